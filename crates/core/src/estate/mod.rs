@@ -14,6 +14,7 @@ mod validate;
 pub use canonical::{CanonicalEstate, write_canonical};
 pub use diagnostic::{Diagnostic, Location, Severity};
 pub use fields::{MAX_ID_BYTES, check_environment, check_id};
+pub use validate::Unresolved;
 
 use sha2::{Digest, Sha256};
 
@@ -46,6 +47,45 @@ impl Syntax {
 pub struct Parsed {
     pub estate: Option<Estate>,
     pub diagnostics: Vec<Diagnostic>,
+}
+
+/// A document read with its references to undefined ids left open, for an import that can
+/// resolve them against other sources. `estate` is present when nothing else is wrong.
+#[derive(Debug)]
+pub struct OpenParsed {
+    pub estate: Option<Estate>,
+    pub diagnostics: Vec<Diagnostic>,
+    pub unresolved: Vec<Unresolved>,
+}
+
+impl OpenParsed {
+    /// Closes the open references: each is resolved by `lookup` (kind and source of an id defined
+    /// elsewhere) or becomes an error.
+    pub fn resolve(
+        self,
+        mut lookup: impl FnMut(&str) -> Option<(crate::model::EntityKind, String)>,
+    ) -> Parsed {
+        let OpenParsed {
+            mut estate,
+            mut diagnostics,
+            unresolved,
+        } = self;
+        for reference in unresolved {
+            let problem = match lookup(&reference.id) {
+                None => Some(reference.unknown()),
+                Some((kind, source)) => reference.check_external(kind, &source),
+            };
+            diagnostics.extend(problem);
+        }
+        diagnostics.sort_by_key(|d| d.severity);
+        if diagnostics.iter().any(Diagnostic::is_error) {
+            estate = None;
+        }
+        Parsed {
+            estate,
+            diagnostics,
+        }
+    }
 }
 
 impl Parsed {

@@ -49,6 +49,7 @@ pub struct Collected {
     pub derived_grant_ids: Vec<bool>,
     pub broken: Vec<BrokenEntity>,
     pub diagnostics: Vec<Diagnostic>,
+    pub unresolved: Vec<super::Unresolved>,
     pub syntax_failed: bool,
 }
 

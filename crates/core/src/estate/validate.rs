@@ -14,6 +14,7 @@ pub fn validate(collected: &mut Collected) {
         derived_grant_ids,
         broken,
         diagnostics,
+        unresolved,
         ..
     } = collected;
 
@@ -99,6 +100,7 @@ pub fn validate(collected: &mut Collected) {
     let mut references = References {
         namespace: &namespace,
         diagnostics: Vec::new(),
+        unresolved: Vec::new(),
     };
     for (agent, &index) in estate.agents.iter().zip(&indices.agents) {
         for (i, id) in agent.runs_as.iter().enumerate() {
@@ -182,11 +184,51 @@ pub fn validate(collected: &mut Collected) {
         }
     }
     diagnostics.extend(references.diagnostics);
+    unresolved.extend(references.unresolved);
 }
 
 struct References<'a> {
     namespace: &'a HashMap<&'a str, Position>,
     diagnostics: Vec<Diagnostic>,
+    unresolved: Vec<Unresolved>,
+}
+
+/// A reference to an id this document does not define. On its own that is an error; an import
+/// with `--source` may resolve it against the entities of other sources.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Unresolved {
+    pub path: String,
+    pub id: String,
+    pub expected: &'static [EntityKind],
+}
+
+impl Unresolved {
+    /// The error when nothing defines the id.
+    pub fn unknown(&self) -> Diagnostic {
+        Diagnostic::error(
+            self.path.clone(),
+            format!(
+                "unknown id `{}`: no entity in this estate has it (expected {})",
+                self.id,
+                kind_list(self.expected)
+            ),
+        )
+    }
+
+    /// The error when another source defines the id with the wrong kind; `None` when the kind
+    /// fits.
+    pub fn check_external(&self, kind: EntityKind, source: &str) -> Option<Diagnostic> {
+        (!self.expected.contains(&kind)).then(|| {
+            Diagnostic::error(
+                self.path.clone(),
+                format!(
+                    "`{}` is a {kind} of source `{source}`, but this must name {}",
+                    self.id,
+                    kind_list(self.expected)
+                ),
+            )
+        })
+    }
 }
 
 /// "an identity", "an agent or identity", "an agent, identity, tool or resource".
