@@ -6,6 +6,7 @@
 //! argument so that its result is reproducible.
 
 pub mod estate;
+pub mod graph;
 pub mod model;
 pub mod time;
 

@@ -231,6 +231,61 @@ impl CanonicalEstate {
         let mut bytes = Vec::new();
         write_canonical(estate, &mut bytes).expect("writing to a Vec cannot fail");
         let sha256 = hex::encode(Sha256::digest(&bytes));
+        debug_assert_eq!(sha256, canonical_sha256(estate));
         CanonicalEstate { bytes, sha256 }
     }
+}
+
+/// An entity with a canonical JSON line: what exports write and what change detection digests.
+pub trait CanonicalEntity {
+    fn write_canonical_json(&self, out: &mut Vec<u8>);
+
+    /// The first 16 bytes of the sha256 of the canonical line: equal digests, equal content.
+    fn content_digest(&self) -> [u8; 16] {
+        let mut line = Vec::new();
+        self.write_canonical_json(&mut line);
+        let digest = Sha256::digest(&line);
+        let mut first = [0; 16];
+        first.copy_from_slice(&digest[..16]);
+        first
+    }
+}
+
+macro_rules! canonical_entity {
+    ($type:ty, $line:ident) => {
+        impl CanonicalEntity for $type {
+            fn write_canonical_json(&self, out: &mut Vec<u8>) {
+                serde_json::to_writer(out, &$line(self)).expect("writing to a Vec cannot fail");
+            }
+        }
+    };
+}
+
+canonical_entity!(Agent, agent_line);
+canonical_entity!(Identity, identity_line);
+canonical_entity!(Credential, credential_line);
+canonical_entity!(Resource, resource_line);
+canonical_entity!(Tool, tool_line);
+canonical_entity!(Grant, grant_line);
+
+/// Feeds written bytes into a hasher, so a large estate is hashed without being held as bytes.
+struct HashingWriter(Sha256);
+
+impl Write for HashingWriter {
+    fn write(&mut self, buf: &[u8]) -> io::Result<usize> {
+        self.0.update(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> io::Result<()> {
+        Ok(())
+    }
+}
+
+/// The sha256 (lower-case hex) of the canonical JSON of `estate`, streamed.
+pub fn canonical_sha256(estate: &Estate) -> String {
+    let mut writer = io::BufWriter::with_capacity(1 << 16, HashingWriter(Sha256::new()));
+    write_canonical(estate, &mut writer).expect("hashing cannot fail");
+    let hasher = writer.into_inner().unwrap_or_else(|_| unreachable!("flushing a hasher cannot fail"));
+    hex::encode(hasher.0.finalize())
 }

@@ -11,7 +11,7 @@ mod fields;
 mod read;
 mod validate;
 
-pub use canonical::{CanonicalEstate, write_canonical};
+pub use canonical::{CanonicalEntity, CanonicalEstate, canonical_sha256, write_canonical};
 pub use diagnostic::{Diagnostic, Location, Severity};
 pub use fields::{MAX_ID_BYTES, check_environment, check_id};
 pub use validate::Unresolved;
