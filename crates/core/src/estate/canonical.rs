@@ -286,6 +286,8 @@ impl Write for HashingWriter {
 pub fn canonical_sha256(estate: &Estate) -> String {
     let mut writer = io::BufWriter::with_capacity(1 << 16, HashingWriter(Sha256::new()));
     write_canonical(estate, &mut writer).expect("hashing cannot fail");
-    let hasher = writer.into_inner().unwrap_or_else(|_| unreachable!("flushing a hasher cannot fail"));
+    let hasher = writer
+        .into_inner()
+        .unwrap_or_else(|_| unreachable!("flushing a hasher cannot fail"));
     hex::encode(hasher.0.finalize())
 }

@@ -101,17 +101,24 @@ impl Parsed {
 /// Reads and validates an estate/v1 document. The estate is returned only when there is no
 /// error; warnings (e.g. an action that means nothing for its target) do not reject it.
 pub fn parse(bytes: &[u8], syntax: Syntax) -> Parsed {
+    parse_open(bytes, syntax).resolve(|_| None)
+}
+
+/// Reads and validates a document like [`parse`], but leaves references to ids the document does
+/// not define open for the caller to resolve.
+pub fn parse_open(bytes: &[u8], syntax: Syntax) -> OpenParsed {
     let mut collected = read::read_document(bytes, syntax);
     if !collected.syntax_failed {
         validate::validate(&mut collected);
     }
     let mut diagnostics = collected.diagnostics;
-    // Errors first, then warnings; each group in document order.
+    // Errors first, then warnings; each group in document order (sorting is stable).
     diagnostics.sort_by_key(|d| d.severity);
     let estate = (!diagnostics.iter().any(Diagnostic::is_error)).then_some(collected.estate);
-    Parsed {
+    OpenParsed {
         estate,
         diagnostics,
+        unresolved: collected.unresolved,
     }
 }
 

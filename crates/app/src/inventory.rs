@@ -1,0 +1,287 @@
+//! Reading the inventory: lists, entity pages, snapshots, exports, the audit log, the overview.
+
+use bridle_core::estate::CanonicalEstate;
+use bridle_core::time::Timestamp;
+use bridle_core::{EntityKind, Estate};
+use bridle_protocol as protocol;
+
+use crate::Bridle;
+use crate::convert;
+use crate::error::{ApiError, ErrorCode, api_error, store_error};
+
+/// A snapshot's stated hash next to the hash of its reconstruction.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SnapshotCheck {
+    pub snapshot: i64,
+    pub stated: String,
+    pub reconstructed: String,
+}
+
+impl SnapshotCheck {
+    pub fn holds(&self) -> bool {
+        self.stated == self.reconstructed
+    }
+}
+
+impl Bridle {
+    /// The current entities of one kind, ordered by id.
+    pub async fn list(&self, kind: EntityKind) -> Result<protocol::EntityList, ApiError> {
+        let store = &self.store;
+        Ok(match kind {
+            EntityKind::Agent => protocol::EntityList::Agents(
+                store
+                    .current_agents()
+                    .await
+                    .map_err(store_error)?
+                    .iter()
+                    .map(convert::agent)
+                    .collect(),
+            ),
+            EntityKind::Identity => protocol::EntityList::Identities(
+                store
+                    .current_identities()
+                    .await
+                    .map_err(store_error)?
+                    .iter()
+                    .map(convert::identity)
+                    .collect(),
+            ),
+            EntityKind::Credential => protocol::EntityList::Credentials(
+                store
+                    .current_credentials()
+                    .await
+                    .map_err(store_error)?
+                    .iter()
+                    .map(convert::credential)
+                    .collect(),
+            ),
+            EntityKind::Resource => protocol::EntityList::Resources(
+                store
+                    .current_resources()
+                    .await
+                    .map_err(store_error)?
+                    .iter()
+                    .map(convert::resource)
+                    .collect(),
+            ),
+            EntityKind::Tool => protocol::EntityList::Tools(
+                store
+                    .current_tools()
+                    .await
+                    .map_err(store_error)?
+                    .iter()
+                    .map(convert::tool)
+                    .collect(),
+            ),
+            EntityKind::Grant => protocol::EntityList::Grants(
+                store
+                    .current_grants()
+                    .await
+                    .map_err(store_error)?
+                    .iter()
+                    .map(convert::grant)
+                    .collect(),
+            ),
+        })
+    }
+
+    /// One entity and everything directly connected to it.
+    pub async fn show(&self, id: &str) -> Result<protocol::EntityDetail, ApiError> {
+        let store = &self.store;
+        let agents = store.current_agents().await.map_err(store_error)?;
+        let identities = store.current_identities().await.map_err(store_error)?;
+        let credentials = store.current_credentials().await.map_err(store_error)?;
+        let resources = store.current_resources().await.map_err(store_error)?;
+        let tools = store.current_tools().await.map_err(store_error)?;
+        let grants = store.current_grants().await.map_err(store_error)?;
+
+        let entity = if let Some(a) = agents.iter().find(|a| a.entity.id == id) {
+            protocol::Entity::Agent(convert::agent(a))
+        } else if let Some(i) = identities.iter().find(|i| i.entity.id == id) {
+            protocol::Entity::Identity(convert::identity(i))
+        } else if let Some(c) = credentials.iter().find(|c| c.entity.id == id) {
+            protocol::Entity::Credential(convert::credential(c))
+        } else if let Some(r) = resources.iter().find(|r| r.entity.id == id) {
+            protocol::Entity::Resource(convert::resource(r))
+        } else if let Some(t) = tools.iter().find(|t| t.entity.id == id) {
+            protocol::Entity::Tool(convert::tool(t))
+        } else if let Some(g) = grants.iter().find(|g| g.entity.id == id) {
+            protocol::Entity::Grant(convert::grant(g))
+        } else {
+            return Err(api_error(
+                ErrorCode::NotFound,
+                format!("no current entity has the id `{id}`"),
+            ));
+        };
+
+        let reference = |id: &str, kind: EntityKind, name: &str, field: &str| protocol::Reference {
+            from: protocol::EntityRef {
+                id: id.to_owned(),
+                kind: kind.as_str().to_owned(),
+                name: Some(name.to_owned()),
+            },
+            field: field.to_owned(),
+        };
+        let mut referenced_by = Vec::new();
+        for a in agents
+            .iter()
+            .filter(|a| a.entity.runs_as.iter().any(|r| r == id))
+        {
+            referenced_by.push(reference(
+                &a.entity.id,
+                EntityKind::Agent,
+                &a.entity.name,
+                "runs_as",
+            ));
+        }
+        for r in &resources {
+            if r.entity.runs_as.iter().any(|x| x == id) {
+                referenced_by.push(reference(
+                    &r.entity.id,
+                    EntityKind::Resource,
+                    &r.entity.name,
+                    "runs_as",
+                ));
+            }
+            if r.entity.holds_credentials.iter().any(|x| x == id) {
+                referenced_by.push(reference(
+                    &r.entity.id,
+                    EntityKind::Resource,
+                    &r.entity.name,
+                    "holds_credentials",
+                ));
+            }
+        }
+        let held_here: Vec<&str> = resources
+            .iter()
+            .filter(|r| r.entity.id == id)
+            .flat_map(|r| r.entity.holds_credentials.iter().map(String::as_str))
+            .collect();
+        Ok(protocol::EntityDetail {
+            entity,
+            grants_out: grants
+                .iter()
+                .filter(|g| g.entity.subject == id)
+                .map(convert::grant)
+                .collect(),
+            grants_in: grants
+                .iter()
+                .filter(|g| g.entity.target == id)
+                .map(convert::grant)
+                .collect(),
+            credentials: credentials
+                .iter()
+                .filter(|c| c.entity.identity == id || held_here.contains(&c.entity.id.as_str()))
+                .map(convert::credential)
+                .collect(),
+            tools: tools
+                .iter()
+                .filter(|t| {
+                    t.entity.runs_as.as_deref() == Some(id)
+                        || t.entity.acts_on.iter().any(|e| e.resource == id)
+                })
+                .map(convert::tool)
+                .collect(),
+            referenced_by,
+        })
+    }
+
+    pub async fn snapshots(&self) -> Result<Vec<protocol::Snapshot>, ApiError> {
+        Ok(self
+            .store
+            .snapshots()
+            .await
+            .map_err(store_error)?
+            .iter()
+            .map(convert::snapshot)
+            .collect())
+    }
+
+    /// Rebuilds every snapshot from the temporal rows and compares its hash with the one stated
+    /// when it was taken.
+    pub async fn check_snapshots(&self) -> Result<Vec<SnapshotCheck>, ApiError> {
+        let mut checks = Vec::new();
+        for snapshot in self.store.snapshots().await.map_err(store_error)? {
+            let estate = self
+                .store
+                .estate_at(snapshot.id)
+                .await
+                .map_err(store_error)?;
+            checks.push(SnapshotCheck {
+                snapshot: snapshot.id,
+                stated: snapshot.estate_sha256,
+                reconstructed: bridle_core::estate::canonical_sha256(&estate),
+            });
+        }
+        Ok(checks)
+    }
+
+    /// The current inventory (or the one after snapshot `snapshot`) as a canonical estate/v1
+    /// document.
+    pub async fn export_estate(&self, snapshot: Option<i64>) -> Result<CanonicalEstate, ApiError> {
+        Ok(CanonicalEstate::of(&self.estate(snapshot).await?))
+    }
+
+    /// The current inventory, or the one after a snapshot.
+    pub async fn estate(&self, snapshot: Option<i64>) -> Result<Estate, ApiError> {
+        Ok(match snapshot {
+            None => self.store.current_estate().await.map_err(store_error)?,
+            Some(id) => self.store.estate_at(id).await.map_err(store_error)?,
+        })
+    }
+
+    pub async fn audit_log(&self) -> Result<Vec<protocol::AuditEntry>, ApiError> {
+        Ok(self
+            .store
+            .audit_entries()
+            .await
+            .map_err(store_error)?
+            .iter()
+            .map(convert::audit_entry)
+            .collect())
+    }
+
+    pub async fn verify_audit(&self) -> Result<protocol::AuditVerification, ApiError> {
+        let v = self.store.verify_audit().await.map_err(store_error)?;
+        Ok(protocol::AuditVerification {
+            intact: v.intact(),
+            entries: v.entries,
+            head_hash: v.head_hash,
+            first_broken_seq: v.first_broken_seq,
+            problems: v.problems,
+        })
+    }
+
+    /// The dashboard's figures at time `at`.
+    pub async fn overview(&self, at: Timestamp) -> Result<protocol::Overview, ApiError> {
+        let estate = self.store.current_estate().await.map_err(store_error)?;
+        let limit = chrono::Duration::days(i64::from(self.settings.rotation_limit_days));
+        let long_lived = estate
+            .credentials
+            .iter()
+            .filter(|c| {
+                let age_from = c.last_rotated.or(c.issued_at);
+                c.expires_at.is_none() || age_from.is_some_and(|from| at - from > limit)
+            })
+            .count();
+        Ok(protocol::Overview {
+            counts: convert::counts(&estate.counts()),
+            agents_without_owner: estate.agents.iter().filter(|a| a.owner.is_none()).count() as u64,
+            long_lived_credentials: long_lived as u64,
+            standing_grants: estate
+                .grants
+                .iter()
+                .filter(|g| g.standing && !g.is_expired_at(at))
+                .count() as u64,
+            rotation_limit_days: self.settings.rotation_limit_days,
+            at,
+            last_snapshot: self
+                .store
+                .latest_snapshot()
+                .await
+                .map_err(store_error)?
+                .as_ref()
+                .map(convert::snapshot),
+        })
+    }
+}

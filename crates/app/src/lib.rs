@@ -1,0 +1,91 @@
+//! The one API of Bridle. The CLI and the desktop app are thin adapters over [`Bridle`] and the
+//! free functions here; neither touches SQL or the graph directly.
+//!
+//! Architecture invariant: this is the only crate that turns domain types into `protocol` types,
+//! and the only place where the clock and the OS user are read (and then passed down as inputs).
+
+mod convert;
+mod error;
+mod import;
+mod inventory;
+mod paths;
+
+pub use import::source_name;
+pub use inventory::SnapshotCheck;
+
+pub use error::{ApiError, ErrorCode};
+pub use import::PreparedImport;
+pub use paths::DataPaths;
+
+use std::path::Path;
+
+use bridle_core::time::Timestamp;
+use bridle_store::{Actor, AuditKey, Store};
+
+use crate::error::store_error;
+
+/// The demo estate shipped with Bridle (a fictional company, see `assets/demo/README.md`).
+pub const DEMO_ESTATE: &[u8] = include_bytes!("../../../assets/demo/estate.json");
+
+/// The source the demo estate is imported under.
+pub const DEMO_SOURCE: &str = "import:demo";
+
+/// An open inventory.
+#[derive(Debug, Clone)]
+pub struct Bridle {
+    store: Store,
+    settings: Settings,
+}
+
+/// Limits the analyses use; defaults are the documented ones.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Settings {
+    /// Credentials older than this (from `last_rotated`, else `issued_at`) count as long-lived.
+    pub rotation_limit_days: u32,
+}
+
+impl Default for Settings {
+    fn default() -> Self {
+        Settings {
+            rotation_limit_days: 90,
+        }
+    }
+}
+
+impl Bridle {
+    /// Opens (creating or upgrading) the database at `db`, with the audit key at `audit_key`.
+    pub async fn open(db: &Path, audit_key: &Path) -> Result<Bridle, ApiError> {
+        let store = Store::open(db, AuditKey::at(audit_key))
+            .await
+            .map_err(store_error)?;
+        Ok(Bridle {
+            store,
+            settings: Settings::default(),
+        })
+    }
+
+    /// Checkpoints and closes the database; call before the process exits.
+    pub async fn close(self) -> Result<(), ApiError> {
+        Ok(self.store.close().await.map_err(store_error)?)
+    }
+
+    pub fn settings(&self) -> &Settings {
+        &self.settings
+    }
+
+    pub fn database_path(&self) -> &Path {
+        self.store.path()
+    }
+}
+
+/// The user and host making a change, for the audit log.
+pub fn current_actor() -> Actor {
+    let user = whoami::fallible::username().unwrap_or_else(|_| "unknown".to_owned());
+    let host = whoami::fallible::hostname().unwrap_or_else(|_| "unknown".to_owned());
+    Actor { user, host }
+}
+
+/// The wall clock, read only at the edges and passed down.
+pub fn now() -> Timestamp {
+    chrono::Utc::now()
+}

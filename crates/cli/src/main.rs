@@ -1,0 +1,422 @@
+//! `bridle`: the command line over Bridle's API. Each subcommand parses its arguments, calls
+//! `bridle_app`, and prints the result as a table or as `--json` (protocol types).
+
+mod output;
+
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use bridle_app::{Bridle, DataPaths, PreparedImport};
+use bridle_core::EntityKind;
+use bridle_core::time::{Timestamp, parse_utc};
+use bridle_protocol::{ApiError, ErrorCode, ImportOutcome};
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Exit code for bad input (a rejected file, a bad argument).
+const EXIT_BAD_INPUT: u8 = 2;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bridle",
+    version,
+    about = "Governance console and risk register for the identities and access of AI agents",
+    after_help = "Examples:\n  bridle demo\n  bridle --db estate.db import estate.json\n  bridle --db estate.db ls agents\n  bridle --db estate.db audit verify"
+)]
+struct Cli {
+    /// The inventory database (default: bridle.db in the platform data directory).
+    #[arg(long, global = true, env = "BRIDLE_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
+
+    /// The key file that authenticates the audit log's anchor (default: audit.key in the data
+    /// directory).
+    #[arg(
+        long,
+        global = true,
+        env = "BRIDLE_AUDIT_KEY_FILE",
+        value_name = "PATH",
+        hide = true
+    )]
+    audit_key: Option<PathBuf>,
+
+    /// Log more to stderr (-v: info, -vv: debug).
+    #[arg(short, long, global = true, action = clap::ArgAction::Count)]
+    verbose: u8,
+
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Validate an estate file (JSON or YAML) and import it as a new snapshot of its source.
+    #[command(
+        after_help = "Examples:\n  bridle import estate.json\n  bridle --db team.db import hr.yaml --source hr\n\nEvery error is printed as FILE: LOCATION: message. A rejected file changes nothing (exit code 2)."
+    )]
+    Import {
+        /// The estate/v1 file (.json, .yaml or .yml).
+        file: PathBuf,
+        /// Keep this file's entities as source `import:NAME`, side by side with other files.
+        #[arg(long, value_name = "NAME")]
+        source: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Write the inventory (or a past snapshot) as a canonical estate file.
+    #[command(
+        after_help = "Examples:\n  bridle export --format estate -o estate.json\n  bridle export --format estate --snapshot 3"
+    )]
+    Export {
+        #[arg(long, value_enum)]
+        format: ExportFormat,
+        /// Write here instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
+        /// Export the inventory as it was right after this snapshot.
+        #[arg(long, value_name = "ID")]
+        snapshot: Option<i64>,
+    },
+    /// List the current entities of one kind.
+    #[command(after_help = "Examples:\n  bridle ls agents\n  bridle ls grants --json")]
+    Ls {
+        #[arg(value_enum)]
+        kind: KindArg,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Show one entity and everything connected to it.
+    #[command(after_help = "Example:\n  bridle show agent:support-bot")]
+    Show {
+        id: String,
+        #[arg(long)]
+        json: bool,
+    },
+    /// List snapshots; `--verify` rebuilds each one and checks its hash.
+    #[command(after_help = "Examples:\n  bridle snapshots\n  bridle snapshots --verify")]
+    Snapshots {
+        #[arg(long)]
+        verify: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Read or verify the audit log.
+    #[command(subcommand)]
+    Audit(AuditCommand),
+    /// Load the demo estate (a fictional company) into the demo database and show it.
+    #[command(
+        after_help = "Examples:\n  bridle demo\n  bridle --db /tmp/demo.db demo\n\nWithout --db the demo goes to demo.db in the data directory, never into your real inventory."
+    )]
+    Demo {
+        #[arg(long)]
+        json: bool,
+    },
+    /// The dashboard figures: counts, owner-less agents, long-lived credentials, standing grants.
+    #[command(after_help = "Example:\n  bridle status --at 2026-11-28T00:00:00Z")]
+    Status {
+        /// Evaluation time (RFC 3339; default: now).
+        #[arg(long, value_name = "RFC3339")]
+        at: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+enum AuditCommand {
+    /// Print the audit log, oldest first.
+    #[command(after_help = "Example:\n  bridle audit log --json")]
+    Log {
+        #[arg(long)]
+        json: bool,
+    },
+    /// Check the hash chain and its authenticated anchor; exit 1 at the first broken entry.
+    #[command(after_help = "Example:\n  bridle audit verify")]
+    Verify {
+        #[arg(long)]
+        json: bool,
+    },
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum ExportFormat {
+    /// estate/v1 JSON, canonical (sorted, one entity per line).
+    Estate,
+}
+
+#[derive(Debug, Clone, Copy, ValueEnum)]
+enum KindArg {
+    Agents,
+    Identities,
+    Credentials,
+    Resources,
+    Tools,
+    Grants,
+}
+
+impl KindArg {
+    fn kind(self) -> EntityKind {
+        match self {
+            KindArg::Agents => EntityKind::Agent,
+            KindArg::Identities => EntityKind::Identity,
+            KindArg::Credentials => EntityKind::Credential,
+            KindArg::Resources => EntityKind::Resource,
+            KindArg::Tools => EntityKind::Tool,
+            KindArg::Grants => EntityKind::Grant,
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    init_logging(cli.verbose);
+    let runtime = match tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+    {
+        Ok(runtime) => runtime,
+        Err(e) => {
+            eprintln!("error: cannot start the async runtime: {e}");
+            return ExitCode::FAILURE;
+        }
+    };
+    match runtime.block_on(run(cli)) {
+        Ok(code) => code,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            let bad_input = error
+                .downcast_ref::<ApiError>()
+                .is_some_and(|e| e.code == ErrorCode::InvalidInput);
+            ExitCode::from(if bad_input { EXIT_BAD_INPUT } else { 1 })
+        }
+    }
+}
+
+fn init_logging(verbose: u8) {
+    let default = match verbose {
+        0 => "warn",
+        1 => "info",
+        _ => "debug",
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BRIDLE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new(default));
+    tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_writer(std::io::stderr)
+        .init();
+}
+
+async fn run(cli: Cli) -> Result<ExitCode> {
+    let paths = DataPaths::resolve(cli.db.clone(), cli.audit_key.clone())?;
+    match cli.command {
+        Command::Import { file, source, json } => {
+            import(&paths, &file, source.as_deref(), json).await
+        }
+        Command::Export {
+            format: ExportFormat::Estate,
+            output,
+            snapshot,
+        } => {
+            let canonical = with_existing(&paths, async |b: &Bridle| {
+                Ok(b.export_estate(snapshot).await?)
+            })
+            .await?;
+            match output {
+                Some(path) => write_atomically(&path, &canonical.bytes)?,
+                None => {
+                    use std::io::Write;
+                    std::io::stdout().lock().write_all(&canonical.bytes)?;
+                }
+            }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Ls { kind, json } => {
+            let list =
+                with_existing(&paths, async |b: &Bridle| Ok(b.list(kind.kind()).await?)).await?;
+            output::entity_list(&list, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Show { id, json } => {
+            let detail = with_existing(&paths, async |b: &Bridle| Ok(b.show(&id).await?)).await?;
+            output::entity_detail(&detail, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Snapshots { verify, json } => {
+            let (snapshots, checks) = with_existing(&paths, async |b: &Bridle| {
+                let checks = if verify {
+                    Some(b.check_snapshots().await?)
+                } else {
+                    None
+                };
+                Ok((b.snapshots().await?, checks))
+            })
+            .await?;
+            output::snapshots(&snapshots, checks.as_deref(), json)?;
+            let broken = checks.iter().flatten().any(|c| !c.holds());
+            Ok(if broken {
+                ExitCode::FAILURE
+            } else {
+                ExitCode::SUCCESS
+            })
+        }
+        Command::Audit(AuditCommand::Log { json }) => {
+            let entries =
+                with_existing(&paths, async |b: &Bridle| Ok(b.audit_log().await?)).await?;
+            output::audit_log(&entries, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(AuditCommand::Verify { json }) => {
+            let verification =
+                with_existing(&paths, async |b: &Bridle| Ok(b.verify_audit().await?)).await?;
+            output::audit_verification(&verification, json)?;
+            Ok(if verification.intact {
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            })
+        }
+        Command::Demo { json } => demo(&paths, cli.db.is_some(), json).await,
+        Command::Status { at, json } => {
+            let at = evaluation_time(at.as_deref())?;
+            let overview =
+                with_existing(&paths, async |b: &Bridle| Ok(b.overview(at).await?)).await?;
+            output::overview(&overview, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+fn evaluation_time(at: Option<&str>) -> Result<Timestamp> {
+    match at {
+        None => Ok(bridle_app::now()),
+        Some(text) => parse_utc(text).map_err(|message| {
+            ApiError {
+                code: ErrorCode::InvalidInput,
+                message: format!("--at: {message}"),
+            }
+            .into()
+        }),
+    }
+}
+
+/// Opens the database, runs `body`, and closes (checkpointing the WAL) whatever `body` returned.
+async fn with_bridle<T>(
+    db: &Path,
+    audit_key: &Path,
+    body: impl AsyncFnOnce(&Bridle) -> Result<T>,
+) -> Result<T> {
+    DataPaths::ensure_parent(db)?;
+    let bridle = Bridle::open(db, audit_key)
+        .await
+        .with_context(|| format!("opening {}", db.display()))?;
+    let result = body(&bridle).await;
+    let closed = bridle.close().await;
+    let value = result?;
+    closed?;
+    Ok(value)
+}
+
+/// Like [`with_bridle`] on the configured database, for commands that only read: a missing
+/// database is an error rather than a new empty file.
+async fn with_existing<T>(
+    paths: &DataPaths,
+    body: impl AsyncFnOnce(&Bridle) -> Result<T>,
+) -> Result<T> {
+    if !paths.database.exists() {
+        bail!(ApiError {
+            code: ErrorCode::InvalidInput,
+            message: format!(
+                "no database at {}: import an estate (bridle import FILE) or load the demo (bridle demo) first",
+                paths.database.display()
+            ),
+        });
+    }
+    with_bridle(&paths.database, &paths.audit_key, body).await
+}
+
+async fn import(
+    paths: &DataPaths,
+    file: &Path,
+    source: Option<&str>,
+    json: bool,
+) -> Result<ExitCode> {
+    let source = bridle_app::source_name(source)?;
+    let prepared = PreparedImport::read_file(file)?;
+    // Validation comes first: a rejected file never opens (let alone creates) the database.
+    let outcome = match prepared.rejection_without_database(paths.database.exists()) {
+        Some(rejected) => rejected,
+        None => {
+            let at = bridle_app::now();
+            let actor = bridle_app::current_actor();
+            with_bridle(&paths.database, &paths.audit_key, async |b: &Bridle| {
+                Ok(b.import(prepared, &source, at, &actor).await?)
+            })
+            .await?
+        }
+    };
+    output::import_outcome(&file.display().to_string(), &outcome, json)?;
+    Ok(match outcome {
+        ImportOutcome::Imported { .. } => ExitCode::SUCCESS,
+        ImportOutcome::Rejected { .. } => ExitCode::from(EXIT_BAD_INPUT),
+    })
+}
+
+async fn demo(paths: &DataPaths, db_given: bool, json: bool) -> Result<ExitCode> {
+    let db = if db_given {
+        paths.database.clone()
+    } else {
+        paths.demo_database.clone()
+    };
+    let prepared = PreparedImport::from_bytes(
+        "demo estate".to_owned(),
+        bridle_app::DEMO_ESTATE,
+        bridle_core::estate::Syntax::Json,
+    );
+    let at = bridle_app::now();
+    let actor = bridle_app::current_actor();
+    let (outcome, overview, agents) = with_bridle(&db, &paths.audit_key, async |b: &Bridle| {
+        let outcome = b
+            .import(prepared, bridle_app::DEMO_SOURCE, at, &actor)
+            .await?;
+        Ok((
+            outcome,
+            b.overview(at).await?,
+            b.list(EntityKind::Agent).await?,
+        ))
+    })
+    .await?;
+    if let ImportOutcome::Rejected { .. } = outcome {
+        output::import_outcome("demo estate", &outcome, json)?;
+        bail!("the built-in demo estate was rejected; this is a bug");
+    }
+    if json {
+        output::overview(&overview, true)?;
+    } else {
+        println!("Demo estate loaded into {}\n", db.display());
+        output::overview(&overview, false)?;
+        println!();
+        output::entity_list(&agents, false)?;
+        println!(
+            "\nExplore it with: bridle --db {} ls grants | show ID | audit verify",
+            db.display()
+        );
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes through a temporary file in the same directory, so a failed write never leaves half a
+/// file where a good one was.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|d| !d.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let name = path
+        .file_name()
+        .context("the output path has no file name")?;
+    let mut temporary = dir.join(name);
+    temporary.set_extension("partial");
+    std::fs::write(&temporary, bytes)
+        .with_context(|| format!("writing {}", temporary.display()))?;
+    std::fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))?;
+    Ok(())
+}

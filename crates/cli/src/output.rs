@@ -1,0 +1,434 @@
+//! Human tables and `--json` for every result the CLI prints.
+
+use anyhow::Result;
+use bridle_app::SnapshotCheck;
+use bridle_protocol::{
+    AuditEntry, AuditVerification, Entity, EntityDetail, EntityList, GrantRow, ImportOutcome,
+    Overview, Severity, Snapshot, Timestamp,
+};
+use comfy_table::{Table, presets};
+use serde::Serialize;
+
+fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
+    println!("{}", serde_json::to_string_pretty(value)?);
+    Ok(())
+}
+
+fn table(header: &[&str]) -> Table {
+    let mut table = Table::new();
+    table
+        .load_preset(presets::NOTHING)
+        .set_header(header.iter().map(|h| h.to_uppercase()));
+    table
+}
+
+fn opt(value: &Option<String>) -> String {
+    value.clone().unwrap_or_else(|| "-".to_owned())
+}
+
+fn time(value: &Option<Timestamp>) -> String {
+    value
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "-".to_owned())
+}
+
+fn never(value: &Option<Timestamp>) -> String {
+    value
+        .map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_else(|| "never".to_owned())
+}
+
+/// `ls KIND`: `--json` prints a plain array of rows.
+pub fn entity_list(list: &EntityList, json: bool) -> Result<()> {
+    if json {
+        return match list {
+            EntityList::Agents(rows) => print_json(rows),
+            EntityList::Identities(rows) => print_json(rows),
+            EntityList::Credentials(rows) => print_json(rows),
+            EntityList::Resources(rows) => print_json(rows),
+            EntityList::Tools(rows) => print_json(rows),
+            EntityList::Grants(rows) => print_json(rows),
+        };
+    }
+    let table = match list {
+        EntityList::Agents(rows) => {
+            let mut t = table(&["id", "name", "owner", "env", "autonomy", "runs as"]);
+            for r in rows {
+                t.add_row(vec![
+                    r.id.clone(),
+                    r.name.clone(),
+                    opt(&r.owner),
+                    opt(&r.environment),
+                    r.autonomy.clone(),
+                    r.runs_as.join(", "),
+                ]);
+            }
+            t
+        }
+        EntityList::Identities(rows) => {
+            let mut t = table(&["id", "kind", "name", "owner", "provider"]);
+            for r in rows {
+                t.add_row(vec![
+                    r.id.clone(),
+                    r.kind.clone(),
+                    r.name.clone(),
+                    opt(&r.owner),
+                    opt(&r.provider),
+                ]);
+            }
+            t
+        }
+        EntityList::Credentials(rows) => {
+            let mut t = table(&[
+                "id",
+                "identity",
+                "kind",
+                "issued",
+                "expires",
+                "rotated",
+                "last used",
+            ]);
+            for r in rows {
+                t.add_row(vec![
+                    r.id.clone(),
+                    r.identity.clone(),
+                    r.kind.clone(),
+                    time(&r.issued_at),
+                    never(&r.expires_at),
+                    time(&r.last_rotated),
+                    time(&r.last_used),
+                ]);
+            }
+            t
+        }
+        EntityList::Resources(rows) => {
+            let mut t = table(&["id", "kind", "name", "sensitivity", "crown jewel", "env"]);
+            for r in rows {
+                t.add_row(vec![
+                    r.id.clone(),
+                    r.kind.clone(),
+                    r.name.clone(),
+                    r.sensitivity.clone(),
+                    if r.crown_jewel {
+                        "yes".into()
+                    } else {
+                        "".into()
+                    },
+                    opt(&r.environment),
+                ]);
+            }
+            t
+        }
+        EntityList::Tools(rows) => {
+            let mut t = table(&["id", "name", "server", "runs as", "acts on"]);
+            for r in rows {
+                let acts_on: Vec<String> = r
+                    .acts_on
+                    .iter()
+                    .map(|a| format!("{} ({})", a.resource, a.actions.join(",")))
+                    .collect();
+                t.add_row(vec![
+                    r.id.clone(),
+                    r.name.clone(),
+                    opt(&r.server),
+                    opt(&r.runs_as),
+                    acts_on.join("; "),
+                ]);
+            }
+            t
+        }
+        EntityList::Grants(rows) => grant_table(rows),
+    };
+    println!("{table}");
+    println!("{} {}", list.len(), kind_word(list));
+    Ok(())
+}
+
+fn kind_word(list: &EntityList) -> &'static str {
+    match list {
+        EntityList::Agents(_) => "agents",
+        EntityList::Identities(_) => "identities",
+        EntityList::Credentials(_) => "credentials",
+        EntityList::Resources(_) => "resources",
+        EntityList::Tools(_) => "tools",
+        EntityList::Grants(_) => "grants",
+    }
+}
+
+fn grant_table(rows: &[GrantRow]) -> Table {
+    let mut t = table(&[
+        "id", "subject", "target", "actions", "standing", "expires", "source",
+    ]);
+    for r in rows {
+        t.add_row(vec![
+            r.id.clone(),
+            r.subject.clone(),
+            r.target.clone(),
+            r.actions.join(","),
+            if r.standing {
+                "standing".into()
+            } else {
+                "just-in-time".into()
+            },
+            never(&r.expires_at),
+            opt(&r.source),
+        ]);
+    }
+    t
+}
+
+pub fn entity_detail(detail: &EntityDetail, json: bool) -> Result<()> {
+    if json {
+        return print_json(detail);
+    }
+    let (kind, fields, provenance) = match &detail.entity {
+        Entity::Agent(a) => ("agent", serde_json::to_value(a)?, &a.provenance),
+        Entity::Identity(i) => ("identity", serde_json::to_value(i)?, &i.provenance),
+        Entity::Credential(c) => ("credential", serde_json::to_value(c)?, &c.provenance),
+        Entity::Resource(r) => ("resource", serde_json::to_value(r)?, &r.provenance),
+        Entity::Tool(t) => ("tool", serde_json::to_value(t)?, &t.provenance),
+        Entity::Grant(g) => ("grant", serde_json::to_value(g)?, &g.provenance),
+    };
+    let mut t = table(&["field", kind]);
+    if let serde_json::Value::Object(map) = fields {
+        for (key, value) in map {
+            if key == "provenance" {
+                continue;
+            }
+            let text = match value {
+                serde_json::Value::String(s) => s,
+                serde_json::Value::Null => "-".to_owned(),
+                other => other.to_string(),
+            };
+            t.add_row(vec![key, text]);
+        }
+    }
+    println!("{t}");
+    println!(
+        "\nsource {} · first seen {} · last seen {}",
+        provenance.origin,
+        provenance.first_seen.format("%Y-%m-%d %H:%M"),
+        provenance.last_seen.format("%Y-%m-%d %H:%M")
+    );
+    for (title, grants) in [
+        ("Grants held (out)", &detail.grants_out),
+        ("Grants on it (in)", &detail.grants_in),
+    ] {
+        if !grants.is_empty() {
+            println!("\n{title}\n{}", grant_table(grants));
+        }
+    }
+    if !detail.credentials.is_empty() {
+        let mut c = table(&["credential", "identity", "kind", "expires"]);
+        for r in &detail.credentials {
+            c.add_row(vec![
+                r.id.clone(),
+                r.identity.clone(),
+                r.kind.clone(),
+                never(&r.expires_at),
+            ]);
+        }
+        println!("\nCredentials\n{c}");
+    }
+    if !detail.tools.is_empty() {
+        let mut c = table(&["tool", "name", "runs as"]);
+        for r in &detail.tools {
+            c.add_row(vec![r.id.clone(), r.name.clone(), opt(&r.runs_as)]);
+        }
+        println!("\nTools\n{c}");
+    }
+    if !detail.referenced_by.is_empty() {
+        let mut c = table(&["referenced by", "kind", "field"]);
+        for r in &detail.referenced_by {
+            c.add_row(vec![
+                r.from.id.clone(),
+                r.from.kind.clone(),
+                r.field.clone(),
+            ]);
+        }
+        println!("\n{c}");
+    }
+    Ok(())
+}
+
+pub fn snapshots(
+    snapshots: &[Snapshot],
+    checks: Option<&[SnapshotCheck]>,
+    json: bool,
+) -> Result<()> {
+    if json {
+        #[derive(Serialize)]
+        struct Checked<'a> {
+            #[serde(flatten)]
+            snapshot: &'a Snapshot,
+            #[serde(skip_serializing_if = "Option::is_none")]
+            reconstructs: Option<bool>,
+        }
+        let rows: Vec<Checked<'_>> = snapshots
+            .iter()
+            .map(|s| Checked {
+                snapshot: s,
+                reconstructs: checks
+                    .and_then(|c| c.iter().find(|c| c.snapshot == s.id))
+                    .map(SnapshotCheck::holds),
+            })
+            .collect();
+        return print_json(&rows);
+    }
+    let mut header = vec![
+        "id",
+        "taken at",
+        "source",
+        "agents",
+        "grants",
+        "+added",
+        "~changed",
+        "-removed",
+        "estate sha256",
+    ];
+    if checks.is_some() {
+        header.push("reconstructs");
+    }
+    let mut t = table(&header);
+    for s in snapshots {
+        let mut row = vec![
+            s.id.to_string(),
+            s.taken_at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            s.source.clone(),
+            s.counts.agents.to_string(),
+            s.counts.grants.to_string(),
+            s.added.to_string(),
+            s.changed.to_string(),
+            s.removed.to_string(),
+            s.estate_sha256.clone(),
+        ];
+        if let Some(checks) = checks {
+            let check = checks.iter().find(|c| c.snapshot == s.id);
+            row.push(match check {
+                Some(c) if c.holds() => "yes".to_owned(),
+                Some(c) => format!("NO (rebuilds to {})", c.reconstructed),
+                None => "-".to_owned(),
+            });
+        }
+        t.add_row(row);
+    }
+    println!("{t}");
+    Ok(())
+}
+
+pub fn audit_log(entries: &[AuditEntry], json: bool) -> Result<()> {
+    if json {
+        return print_json(entries);
+    }
+    let mut t = table(&["seq", "at", "who", "action", "subject", "hash"]);
+    for e in entries {
+        t.add_row(vec![
+            e.seq.to_string(),
+            e.at.format("%Y-%m-%d %H:%M:%S").to_string(),
+            format!("{}@{}", e.user, e.host),
+            e.action.clone(),
+            e.subject.clone(),
+            e.hash[..16].to_owned(),
+        ]);
+    }
+    println!("{t}");
+    Ok(())
+}
+
+pub fn audit_verification(v: &AuditVerification, json: bool) -> Result<()> {
+    if json {
+        return print_json(v);
+    }
+    if v.intact {
+        println!(
+            "audit log intact: {} entries, head {}",
+            v.entries,
+            v.head_hash.as_deref().unwrap_or("(empty)")
+        );
+    } else {
+        if let Some(seq) = v.first_broken_seq {
+            println!("audit log BROKEN at entry {seq}");
+        }
+        for problem in &v.problems {
+            println!("  {problem}");
+        }
+    }
+    Ok(())
+}
+
+pub fn overview(o: &Overview, json: bool) -> Result<()> {
+    if json {
+        return print_json(o);
+    }
+    let c = &o.counts;
+    let mut t = table(&["inventory", "count"]);
+    for (name, n) in [
+        ("agents", c.agents),
+        ("identities", c.identities),
+        ("credentials", c.credentials),
+        ("resources", c.resources),
+        ("tools", c.tools),
+        ("grants", c.grants),
+        ("agents without owner", o.agents_without_owner),
+        (
+            &*format!(
+                "long-lived credentials (no expiry or > {} days)",
+                o.rotation_limit_days
+            ),
+            o.long_lived_credentials,
+        ),
+        ("standing grants", o.standing_grants),
+    ] {
+        t.add_row(vec![name.to_owned(), n.to_string()]);
+    }
+    println!("{t}");
+    match &o.last_snapshot {
+        Some(s) => println!(
+            "last snapshot {} ({}, {}), estate sha256 {}",
+            s.id,
+            s.source,
+            s.taken_at.format("%Y-%m-%d %H:%M:%S UTC"),
+            s.estate_sha256
+        ),
+        None => println!("no snapshot yet"),
+    }
+    Ok(())
+}
+
+/// Diagnostics go to stderr as `FILE: LOCATION: message`, one per line.
+pub fn import_outcome(file: &str, outcome: &ImportOutcome, json: bool) -> Result<()> {
+    let diagnostics = match outcome {
+        ImportOutcome::Imported { warnings, .. } => warnings,
+        ImportOutcome::Rejected { diagnostics } => diagnostics,
+    };
+    for d in diagnostics {
+        match d.severity {
+            Severity::Error => eprintln!("{file}: {}: {}", d.location, d.message),
+            Severity::Warning => eprintln!("{file}: {}: warning: {}", d.location, d.message),
+        }
+    }
+    if json {
+        return print_json(outcome);
+    }
+    match outcome {
+        ImportOutcome::Imported { snapshot: s, .. } => {
+            println!(
+                "imported {file} as snapshot {} (source {}): {} added, {} changed, {} removed",
+                s.id, s.source, s.added, s.changed, s.removed
+            );
+            let c = &s.counts;
+            println!(
+                "inventory: {} agents, {} identities, {} credentials, {} resources, {} tools, {} grants",
+                c.agents, c.identities, c.credentials, c.resources, c.tools, c.grants
+            );
+        }
+        ImportOutcome::Rejected { diagnostics } => {
+            let errors = diagnostics
+                .iter()
+                .filter(|d| d.severity == Severity::Error)
+                .count();
+            eprintln!("{file}: rejected with {errors} error(s); nothing was written");
+        }
+    }
+    Ok(())
+}
