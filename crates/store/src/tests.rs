@@ -1,0 +1,160 @@
+//! Store tests on a real SQLite file with the real migrations.
+
+use bridle_core::Estate;
+use bridle_core::estate::{Syntax, canonical_sha256, parse};
+use bridle_core::time::{Timestamp, parse_utc};
+
+use crate::{Actor, AuditKey, Store};
+
+const FIRST: &str = r#"{"bridle":"estate/v1",
+ "agents":[{"id":"agent:a","name":"A","owner":"o@example.com","environment":"prod","autonomy":"autonomous","runs_as":["id:a"]}],
+ "identities":[{"id":"id:a","kind":"spiffe","name":"a"},{"id":"id:b","kind":"service_account","name":"b"}],
+ "resources":[{"id":"res:db","kind":"database","name":"db","sensitivity":"restricted","crown_jewel":true}],
+ "grants":[{"id":"g1","subject":"id:a","target":"res:db","actions":["read"],"standing":true},
+           {"id":"g2","subject":"id:b","target":"res:db","actions":["write"],"standing":false}]}"#;
+
+fn estate(text: &str) -> Estate {
+    parse(text.as_bytes(), Syntax::Json)
+        .estate
+        .expect("test estate is valid")
+}
+
+fn time(text: &str) -> Timestamp {
+    parse_utc(text).unwrap()
+}
+
+fn actor() -> Actor {
+    Actor {
+        user: "tester".into(),
+        host: "test-host".into(),
+    }
+}
+
+async fn open(dir: &tempfile::TempDir) -> Store {
+    Store::open(
+        &dir.path().join("x.db"),
+        AuditKey::at(dir.path().join("audit.key")),
+    )
+    .await
+    .unwrap()
+}
+
+#[tokio::test]
+async fn snapshots_reconstruct_after_changes_and_keep_first_seen() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let first = estate(FIRST);
+    let t1 = time("2026-11-01T00:00:00Z");
+    let s1 = store
+        .import("import", None, &first, t1, &actor(), |_| Ok(()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (s1.snapshot.added, s1.snapshot.changed, s1.snapshot.removed),
+        (6, 0, 0)
+    );
+
+    // g1 changes, g2 goes, g3 arrives.
+    let second_text = FIRST
+        .replace(r#""actions":["read"],"standing":true"#, r#""actions":["read","write"],"standing":true"#)
+        .replace(
+            r#"{"id":"g2","subject":"id:b","target":"res:db","actions":["write"],"standing":false}"#,
+            r#"{"id":"g3","subject":"id:b","target":"res:db","actions":["admin"],"standing":false}"#,
+        );
+    let second = estate(&second_text);
+    let t2 = time("2026-11-02T00:00:00Z");
+    let s2 = store
+        .import("import", None, &second, t2, &actor(), |_| Ok(()))
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(
+        (s2.snapshot.added, s2.snapshot.changed, s2.snapshot.removed),
+        (1, 1, 1)
+    );
+
+    assert_eq!(
+        canonical_sha256(&store.estate_at(1).await.unwrap()),
+        canonical_sha256(&first)
+    );
+    assert_eq!(
+        canonical_sha256(&store.estate_at(2).await.unwrap()),
+        canonical_sha256(&second)
+    );
+    assert_eq!(s1.snapshot.estate_sha256, canonical_sha256(&first));
+    assert_eq!(s2.snapshot.estate_sha256, canonical_sha256(&second));
+
+    let grants = store.current_grants().await.unwrap();
+    let g1 = grants.iter().find(|g| g.entity.id == "g1").unwrap();
+    let g3 = grants.iter().find(|g| g.entity.id == "g3").unwrap();
+    assert_eq!(
+        (g1.first_seen, g1.last_seen),
+        (t1, t2),
+        "a changed entity keeps its first-seen time"
+    );
+    assert_eq!((g3.first_seen, g3.last_seen), (t2, t2));
+
+    let audit = store.verify_audit().await.unwrap();
+    assert!(audit.intact(), "{:?}", audit.problems);
+    assert_eq!(audit.entries, 2);
+    store.close().await.unwrap();
+}
+
+#[tokio::test]
+async fn a_refused_check_writes_nothing() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let outcome = store
+        .import(
+            "import",
+            None,
+            &estate(FIRST),
+            time("2026-11-01T00:00:00Z"),
+            &actor(),
+            |_| Err(vec!["no".into()]),
+        )
+        .await
+        .unwrap();
+    assert!(outcome.is_err());
+    assert!(store.snapshots().await.unwrap().is_empty());
+    assert!(store.audit_entries().await.unwrap().is_empty());
+    assert_eq!(store.current_estate().await.unwrap(), Estate::default());
+}
+
+#[tokio::test]
+async fn sources_replace_only_their_own_entities() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let at = time("2026-11-01T00:00:00Z");
+    store
+        .import("import:a", None, &estate(FIRST), at, &actor(), |_| Ok(()))
+        .await
+        .unwrap()
+        .unwrap();
+    let other = estate(
+        r#"{"bridle":"estate/v1","identities":[{"id":"id:other","kind":"human","name":"h"}]}"#,
+    );
+    store
+        .import("import:b", None, &other, at, &actor(), |others| {
+            assert_eq!(
+                others.ids.get("agent:a").map(|(_, s)| s.as_str()),
+                Some("import:a")
+            );
+            Ok(())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    // Re-importing source b empty removes only b's identity.
+    store
+        .import("import:b", None, &Estate::default(), at, &actor(), |_| {
+            Ok(())
+        })
+        .await
+        .unwrap()
+        .unwrap();
+    let current = store.current_estate().await.unwrap();
+    assert_eq!(current.identities.len(), 2);
+    assert_eq!(current.agents.len(), 1);
+}
