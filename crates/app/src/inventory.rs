@@ -1,6 +1,5 @@
 //! Reading the inventory: lists, entity pages, snapshots, exports, the audit log, the overview.
 
-use bridle_core::estate::CanonicalEstate;
 use bridle_core::time::Timestamp;
 use bridle_core::{EntityKind, Estate};
 use bridle_protocol as protocol;
@@ -216,10 +215,18 @@ impl Bridle {
         Ok(checks)
     }
 
-    /// The current inventory (or the one after snapshot `snapshot`) as a canonical estate/v1
-    /// document.
-    pub async fn export_estate(&self, snapshot: Option<i64>) -> Result<CanonicalEstate, ApiError> {
-        Ok(CanonicalEstate::of(&self.estate(snapshot).await?))
+    /// Writes the current inventory (or the one after snapshot `snapshot`) as a canonical
+    /// estate/v1 document, streamed to `out`.
+    pub async fn write_estate<W: std::io::Write>(
+        &self,
+        snapshot: Option<i64>,
+        out: W,
+    ) -> Result<(), ApiError> {
+        let estate = self.estate(snapshot).await?;
+        let mut out = std::io::BufWriter::with_capacity(1 << 16, out);
+        bridle_core::estate::write_canonical(&estate, &mut out)
+            .and_then(|()| std::io::Write::flush(&mut out))
+            .map_err(|e| api_error(ErrorCode::Internal, format!("writing the estate: {e}")))
     }
 
     /// The current inventory, or the one after a snapshot.

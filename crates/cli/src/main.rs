@@ -216,15 +216,21 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             output,
             snapshot,
         } => {
-            let canonical = with_existing(&paths, async |b: &Bridle| {
-                Ok(b.export_estate(snapshot).await?)
-            })
-            .await?;
             match output {
-                Some(path) => write_atomically(&path, &canonical.bytes)?,
+                Some(path) => {
+                    write_atomically(&path, async |file: std::fs::File| {
+                        with_existing(&paths, async |b: &Bridle| {
+                            Ok(b.write_estate(snapshot, file).await?)
+                        })
+                        .await
+                    })
+                    .await?
+                }
                 None => {
-                    use std::io::Write;
-                    std::io::stdout().lock().write_all(&canonical.bytes)?;
+                    with_existing(&paths, async |b: &Bridle| {
+                        Ok(b.write_estate(snapshot, std::io::stdout().lock()).await?)
+                    })
+                    .await?
                 }
             }
             Ok(ExitCode::SUCCESS)
@@ -405,18 +411,22 @@ async fn demo(paths: &DataPaths, db_given: bool, json: bool) -> Result<ExitCode>
 
 /// Writes through a temporary file in the same directory, so a failed write never leaves half a
 /// file where a good one was.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    let dir = path
-        .parent()
-        .filter(|d| !d.as_os_str().is_empty())
-        .unwrap_or(Path::new("."));
+async fn write_atomically(
+    path: &Path,
+    write: impl AsyncFnOnce(std::fs::File) -> Result<()>,
+) -> Result<()> {
     let name = path
         .file_name()
         .context("the output path has no file name")?;
-    let mut temporary = dir.join(name);
-    temporary.set_extension("partial");
-    std::fs::write(&temporary, bytes)
-        .with_context(|| format!("writing {}", temporary.display()))?;
+    let mut temporary_name = name.to_os_string();
+    temporary_name.push(".partial");
+    let temporary = path.with_file_name(temporary_name);
+    let file = std::fs::File::create(&temporary)
+        .with_context(|| format!("creating {}", temporary.display()))?;
+    if let Err(error) = write(file).await {
+        let _ = std::fs::remove_file(&temporary);
+        return Err(error);
+    }
     std::fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))?;
     Ok(())
 }

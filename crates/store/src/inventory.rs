@@ -9,6 +9,7 @@ use bridle_core::{
     ActionSet, Agent, Autonomy, Counts, Credential, CredentialKind, EntityKind, Estate, Grant,
     Identity, IdentityKind, Resource, ResourceKind, Sensitivity, Tool, ToolAction,
 };
+use futures_util::TryStreamExt;
 use sqlx::sqlite::{Sqlite, SqliteRow};
 use sqlx::{QueryBuilder, Row, SqliteConnection};
 
@@ -387,14 +388,14 @@ async fn replace_source<T: Table>(
     incoming: &[T],
 ) -> Result<Change> {
     let mut existing: HashMap<String, (i64, Vec<u8>, String)> = HashMap::new();
-    let rows = sqlx::query(trusted_sql(format!(
+    let mut rows = sqlx::query(trusted_sql(format!(
         "SELECT row_id, id, content_digest, first_seen FROM {} WHERE origin = ? AND valid_to IS NULL",
         T::TABLE
     )))
     .bind(origin)
-    .fetch_all(&mut *conn)
-    .await?;
-    for row in rows {
+    .fetch(&mut *conn);
+    // Streamed: materialising a million rows first would double the peak memory.
+    while let Some(row) = rows.try_next().await? {
         existing.insert(
             row.try_get("id")?,
             (
@@ -404,6 +405,7 @@ async fn replace_source<T: Table>(
             ),
         );
     }
+    drop(rows);
 
     let mut change = Change::default();
     let mut to_close: Vec<i64> = Vec::new();
@@ -471,12 +473,12 @@ async fn load<T: Table>(conn: &mut SqliteConnection, as_of: AsOf) -> Result<Vec<
     if let AsOf::Snapshot(id) = as_of {
         query = query.bind(id);
     }
-    query
-        .fetch_all(&mut *conn)
-        .await?
-        .iter()
-        .map(T::from_row)
-        .collect()
+    let mut rows = query.fetch(&mut *conn);
+    let mut entities = Vec::new();
+    while let Some(row) = rows.try_next().await? {
+        entities.push(T::from_row(&row)?);
+    }
+    Ok(entities)
 }
 
 async fn load_estate(conn: &mut SqliteConnection, as_of: AsOf) -> Result<Estate> {
@@ -770,26 +772,25 @@ impl Store {
     async fn current_stored<T: Table>(&self) -> Result<Vec<Stored<T>>> {
         let mut conn = self.pool.acquire().await?;
         let last_seen = last_seen_by_source(&mut conn).await?;
-        let rows = sqlx::query(trusted_sql(format!(
+        let mut rows = sqlx::query(trusted_sql(format!(
             "SELECT * FROM {} WHERE valid_to IS NULL ORDER BY id",
             T::TABLE
         )))
-        .fetch_all(&mut *conn)
-        .await?;
-        rows.iter()
-            .map(|row| {
-                let origin: String = row.try_get("origin")?;
-                let first_seen = time_column(T::TABLE, row, "first_seen")?
-                    .ok_or_else(|| corrupt(T::TABLE, row, "first_seen is missing"))?;
-                let last_seen = last_seen.get(&origin).copied().unwrap_or(first_seen);
-                Ok(Stored {
-                    entity: T::from_row(row)?,
-                    origin,
-                    first_seen,
-                    last_seen,
-                })
-            })
-            .collect()
+        .fetch(&mut *conn);
+        let mut stored = Vec::new();
+        while let Some(row) = rows.try_next().await? {
+            let origin: String = row.try_get("origin")?;
+            let first_seen = time_column(T::TABLE, &row, "first_seen")?
+                .ok_or_else(|| corrupt(T::TABLE, &row, "first_seen is missing"))?;
+            let last_seen = last_seen.get(&origin).copied().unwrap_or(first_seen);
+            stored.push(Stored {
+                entity: T::from_row(&row)?,
+                origin,
+                first_seen,
+                last_seen,
+            });
+        }
+        Ok(stored)
     }
 }
 
@@ -816,14 +817,13 @@ async fn last_seen_by_source(conn: &mut SqliteConnection) -> Result<HashMap<Stri
 async fn other_sources(conn: &mut SqliteConnection, source: &str) -> Result<SourceNamespace> {
     let mut namespace = SourceNamespace::default();
     for kind in EntityKind::ALL {
-        let rows = sqlx::query(trusted_sql(format!(
+        let mut rows = sqlx::query(trusted_sql(format!(
             "SELECT id, origin FROM {} WHERE valid_to IS NULL AND origin <> ?",
             kind.plural()
         )))
         .bind(source)
-        .fetch_all(&mut *conn)
-        .await?;
-        for row in rows {
+        .fetch(&mut *conn);
+        while let Some(row) = rows.try_next().await? {
             namespace
                 .ids
                 .insert(row.try_get("id")?, (kind, row.try_get("origin")?));
