@@ -158,3 +158,30 @@ async fn sources_replace_only_their_own_entities() {
     assert_eq!(current.identities.len(), 2);
     assert_eq!(current.agents.len(), 1);
 }
+
+#[tokio::test]
+async fn a_database_from_a_newer_schema_is_refused_untouched() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    sqlx::query(
+        "INSERT INTO _sqlx_migrations (version, description, success, checksum, execution_time) \
+         VALUES (99990101000000, 'from the future', 1, x'00', 0)",
+    )
+    .execute(&store.pool)
+    .await
+    .unwrap();
+    store.close().await.unwrap();
+    let path = dir.path().join("x.db");
+    let before = std::fs::read(&path).unwrap();
+
+    let error = Store::open(&path, AuditKey::at(dir.path().join("audit.key")))
+        .await
+        .unwrap_err();
+    assert!(
+        error
+            .to_string()
+            .contains("written by a newer Bridle (schema version 99990101000000"),
+        "{error}"
+    );
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+}
