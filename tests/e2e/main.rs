@@ -1,0 +1,10 @@
+//! End-to-end tests of the `bridle` command: the real binary, real SQLite files, one private
+//! temporary directory per test (see [`support::Sandbox`]).
+
+mod audit;
+mod cli;
+mod import;
+mod malformed;
+mod roundtrip;
+mod sources;
+mod support;
