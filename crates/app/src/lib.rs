@@ -6,6 +6,7 @@
 
 mod convert;
 mod error;
+mod graph;
 mod import;
 mod inventory;
 mod paths;
@@ -66,7 +67,7 @@ impl Bridle {
 
     /// Checkpoints and closes the database; call before the process exits.
     pub async fn close(self) -> Result<(), ApiError> {
-        Ok(self.store.close().await.map_err(store_error)?)
+        self.store.close().await.map_err(store_error)
     }
 
     pub fn settings(&self) -> &Settings {

@@ -110,6 +110,82 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// What an agent, identity or credential can reach, with actions, hops and a witness path.
+    #[command(
+        after_help = "Examples:\n  bridle reach agent:support-bot\n  bridle reach cred:crm-api-key --json --at 2026-11-28T00:00:00Z"
+    )]
+    Reach {
+        /// An agent, identity or credential id.
+        id: String,
+        #[command(flatten)]
+        eval: Evaluation,
+    },
+    /// The shortest chain and up to N distinct simple chains from one entity to another.
+    #[command(
+        after_help = "Example:\n  bridle paths agent:finance-recon res:ledger-db --max-paths 5"
+    )]
+    Paths {
+        from: String,
+        to: String,
+        #[arg(long, default_value_t = 5)]
+        max_paths: usize,
+        #[arg(long, default_value_t = 12)]
+        max_hops: u32,
+        #[command(flatten)]
+        eval: Evaluation,
+    },
+    /// Every agent, identity and credential that reaches an entity, with hops.
+    #[command(
+        name = "who-can-reach",
+        after_help = "Example:\n  bridle who-can-reach res:ledger-db"
+    )]
+    WhoCanReach {
+        id: String,
+        #[command(flatten)]
+        eval: Evaluation,
+    },
+    /// Per agent: resources reached, crown jewels reached, worst sensitivity; riskiest first.
+    #[command(
+        name = "blast-radius",
+        after_help = "Examples:\n  bridle blast-radius\n  bridle blast-radius --credentials --hops --json"
+    )]
+    BlastRadius {
+        /// Also rank every credential (as if stolen).
+        #[arg(long)]
+        credentials: bool,
+        /// Add each agent's largest hop count (one traversal per agent).
+        #[arg(long)]
+        hops: bool,
+        #[command(flatten)]
+        eval: Evaluation,
+    },
+    /// The grants and credential holdings whose removal alone cuts the most (agent, crown jewel)
+    /// pairs, counted exactly.
+    #[command(
+        after_help = "Examples:\n  bridle chokepoints --top 10\n  bridle chokepoints --set 3 --json"
+    )]
+    Chokepoints {
+        #[arg(long, default_value_t = 10)]
+        top: usize,
+        /// Also pick a greedy set of K items and verify their combined cut.
+        #[arg(long, value_name = "K")]
+        set: Option<usize>,
+        #[command(flatten)]
+        eval: Evaluation,
+    },
+    /// What agents would lose if grants were revoked or credentials expired (nothing is changed).
+    #[command(
+        name = "what-if",
+        after_help = "Example:\n  bridle what-if --revoke g-015 --expire cred:ledger-db-password"
+    )]
+    WhatIf {
+        #[arg(long = "revoke", value_name = "GRANT_ID", num_args = 1..)]
+        revoke: Vec<String>,
+        #[arg(long = "expire", value_name = "CRED_ID", num_args = 1..)]
+        expire: Vec<String>,
+        #[command(flatten)]
+        eval: Evaluation,
+    },
     /// The dashboard figures: counts, owner-less agents, long-lived credentials, standing grants.
     #[command(after_help = "Example:\n  bridle status --at 2026-11-28T00:00:00Z")]
     Status {
@@ -119,6 +195,17 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// `--at` and `--json`, shared by every analysis.
+#[derive(Debug, clap::Args)]
+struct Evaluation {
+    /// Evaluation time (RFC 3339; default: now). Grants and credentials expired at this time
+    /// are not edges.
+    #[arg(long, value_name = "RFC3339")]
+    at: Option<String>,
+    #[arg(long)]
+    json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -185,7 +272,7 @@ fn main() -> ExitCode {
             eprintln!("error: {error:#}");
             let bad_input = error
                 .downcast_ref::<ApiError>()
-                .is_some_and(|e| e.code == ErrorCode::InvalidInput);
+                .is_some_and(|e| matches!(e.code, ErrorCode::InvalidInput | ErrorCode::NotFound));
             ExitCode::from(if bad_input { EXIT_BAD_INPUT } else { 1 })
         }
     }
@@ -279,6 +366,72 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             } else {
                 ExitCode::FAILURE
             })
+        }
+        Command::Reach { id, eval } => {
+            let at = evaluation_time(eval.at.as_deref())?;
+            let reach =
+                with_existing(&paths, async |b: &Bridle| Ok(b.reach(&id, at).await?)).await?;
+            output::reach(&reach, eval.json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Paths {
+            from,
+            to,
+            max_paths,
+            max_hops,
+            eval,
+        } => {
+            let at = evaluation_time(eval.at.as_deref())?;
+            let found = with_existing(&paths, async |b: &Bridle| {
+                Ok(b.paths(&from, &to, max_paths, max_hops, at).await?)
+            })
+            .await?;
+            output::paths(&found, eval.json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::WhoCanReach { id, eval } => {
+            let at = evaluation_time(eval.at.as_deref())?;
+            let who = with_existing(&paths, async |b: &Bridle| {
+                Ok(b.who_can_reach(&id, at).await?)
+            })
+            .await?;
+            output::who_can_reach(&who, eval.json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::BlastRadius {
+            credentials,
+            hops,
+            eval,
+        } => {
+            let at = evaluation_time(eval.at.as_deref())?;
+            let blast = with_existing(&paths, async |b: &Bridle| {
+                Ok(b.blast_radius(credentials, hops, at).await?)
+            })
+            .await?;
+            output::blast_radius(&blast, eval.json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Chokepoints { top, set, eval } => {
+            let at = evaluation_time(eval.at.as_deref())?;
+            let found = with_existing(&paths, async |b: &Bridle| {
+                Ok(b.chokepoints(top, set, at).await?)
+            })
+            .await?;
+            output::chokepoints(&found, eval.json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::WhatIf {
+            revoke,
+            expire,
+            eval,
+        } => {
+            let at = evaluation_time(eval.at.as_deref())?;
+            let diff = with_existing(&paths, async |b: &Bridle| {
+                Ok(b.what_if(&revoke, &expire, at).await?)
+            })
+            .await?;
+            output::what_if(&diff, eval.json)?;
+            Ok(ExitCode::SUCCESS)
         }
         Command::Demo { json } => demo(&paths, cli.db.is_some(), json).await,
         Command::Status { at, json } => {

@@ -3,8 +3,9 @@
 use anyhow::Result;
 use bridle_app::SnapshotCheck;
 use bridle_protocol::{
-    AuditEntry, AuditVerification, Entity, EntityDetail, EntityList, GrantRow, ImportOutcome,
-    Overview, Severity, Snapshot, Timestamp,
+    AuditEntry, AuditVerification, BlastRadius, Chokepoints, Entity, EntityDetail, EntityList,
+    GrantRow, ImportOutcome, Overview, Paths, Reach, Severity, Snapshot, Timestamp, WhatIf,
+    WhoCanReach,
 };
 use comfy_table::{Table, presets};
 use serde::Serialize;
@@ -430,5 +431,159 @@ pub fn import_outcome(file: &str, outcome: &ImportOutcome, json: bool) -> Result
             eprintln!("{file}: rejected with {errors} error(s); nothing was written");
         }
     }
+    Ok(())
+}
+
+pub fn reach(r: &Reach, json: bool) -> Result<()> {
+    if json {
+        return print_json(r);
+    }
+    let mut t = table(&["target", "kind", "actions", "hops", "path"]);
+    for x in &r.reachable {
+        t.add_row(vec![
+            x.target.clone(),
+            x.kind.clone(),
+            x.actions.join(","),
+            x.hops.to_string(),
+            x.path.join(" -> "),
+        ]);
+    }
+    println!("{t}");
+    println!(
+        "{} reaches {} entities at {}",
+        r.from,
+        r.reachable.len(),
+        r.at.format("%Y-%m-%d %H:%M:%S UTC")
+    );
+    Ok(())
+}
+
+pub fn paths(p: &Paths, json: bool) -> Result<()> {
+    if json {
+        return print_json(p);
+    }
+    match p.shortest {
+        None => println!(
+            "{} does not reach {} at {}",
+            p.from,
+            p.to,
+            p.at.format("%Y-%m-%d %H:%M:%S UTC")
+        ),
+        Some(hops) => println!("shortest: {hops} hops"),
+    }
+    for (n, path) in p.paths.iter().enumerate() {
+        println!("\n#{} ({} hops)", n + 1, path.hops);
+        for (i, node) in path.nodes.iter().enumerate() {
+            if i == 0 {
+                println!("  {node}");
+            } else {
+                println!("  -> {node}    [{}]", path.via[i - 1].join("; "));
+            }
+        }
+    }
+    if p.truncated {
+        println!("\n(search budget exhausted: more paths may exist)");
+    }
+    Ok(())
+}
+
+pub fn who_can_reach(w: &WhoCanReach, json: bool) -> Result<()> {
+    if json {
+        return print_json(w);
+    }
+    let mut t = table(&["source", "kind", "hops"]);
+    for s in &w.sources {
+        t.add_row(vec![s.source.clone(), s.kind.clone(), s.hops.to_string()]);
+    }
+    println!("{t}");
+    println!("{} sources reach {}", w.sources.len(), w.target);
+    Ok(())
+}
+
+pub fn blast_radius(b: &BlastRadius, json: bool) -> Result<()> {
+    if json {
+        return print_json(b);
+    }
+    let with_hops = b.entries.iter().any(|e| e.max_hops.is_some());
+    let mut header = vec![
+        "source",
+        "kind",
+        "resources",
+        "crown jewels",
+        "worst sensitivity",
+    ];
+    if with_hops {
+        header.push("max hops");
+    }
+    let mut t = table(&header);
+    for e in &b.entries {
+        let mut row = vec![
+            e.source.clone(),
+            e.kind.clone(),
+            e.resources.to_string(),
+            format!("{} {}", e.crown_jewels.len(), e.crown_jewels.join(", ")),
+            e.worst_sensitivity.clone().unwrap_or_else(|| "-".into()),
+        ];
+        if with_hops {
+            row.push(e.max_hops.map(|h| h.to_string()).unwrap_or_default());
+        }
+        t.add_row(row);
+    }
+    println!("{t}");
+    println!("{} crown jewels in the estate", b.crown_jewels);
+    Ok(())
+}
+
+pub fn chokepoints(c: &Chokepoints, json: bool) -> Result<()> {
+    if json {
+        return print_json(c);
+    }
+    let mut t = table(&["cuts", "item", "what"]);
+    for i in &c.items {
+        t.add_row(vec![
+            i.cut_pairs.to_string(),
+            i.item.clone(),
+            i.description.clone(),
+        ]);
+    }
+    println!("{t}");
+    println!("{} (agent, crown jewel) pairs are reachable", c.total_pairs);
+    if let Some(set) = &c.greedy_set {
+        println!(
+            "\ngreedy set of {}: cuts {} pairs together (recomputed)",
+            set.items.len(),
+            set.combined_cut
+        );
+        for i in &set.items {
+            println!("  +{}  {}", i.cut_pairs, i.description);
+        }
+    }
+    Ok(())
+}
+
+pub fn what_if(w: &WhatIf, json: bool) -> Result<()> {
+    if json {
+        return print_json(w);
+    }
+    println!("lost ({}):", w.lost.len());
+    for p in &w.lost {
+        println!(
+            "  {} -/-> {} (had {})",
+            p.agent,
+            p.resource,
+            p.actions.join(",")
+        );
+    }
+    println!("shrunk ({}):", w.shrunk.len());
+    for p in &w.shrunk {
+        println!(
+            "  {} -> {}: {} => {}",
+            p.agent,
+            p.resource,
+            p.before.join(","),
+            p.after.join(",")
+        );
+    }
+    println!("kept: {} (agent, resource) pairs", w.kept);
     Ok(())
 }

@@ -295,6 +295,137 @@ pub struct Overview {
     pub last_snapshot: Option<Snapshot>,
 }
 
+/// What one agent, identity or credential reaches (`bridle reach ID --json`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reach {
+    pub from: String,
+    pub at: Timestamp,
+    /// Sorted by `target`; never contains `from`.
+    pub reachable: Vec<Reached>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reached {
+    pub target: String,
+    /// `agent`, `identity`, `credential`, `resource` or `tool`.
+    pub kind: String,
+    /// Sorted; empty for anything but a resource.
+    pub actions: Vec<String>,
+    pub hops: u32,
+    /// One shortest chain of ids from `from` to `target`.
+    pub path: Vec<String>,
+}
+
+/// Chains from one entity to another (`bridle paths`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Paths {
+    pub from: String,
+    pub to: String,
+    pub at: Timestamp,
+    /// The fewest hops, or `None` when `to` is not reached.
+    pub shortest: Option<u32>,
+    /// Distinct simple chains, shortest first.
+    pub paths: Vec<PrivilegePath>,
+    /// The search budget ran out before enough chains were found.
+    pub truncated: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PrivilegePath {
+    pub hops: u32,
+    pub nodes: Vec<String>,
+    /// Per step, what makes it valid (e.g. `grant g-7 (read)`).
+    pub via: Vec<Vec<String>>,
+}
+
+/// Everything that reaches one entity (`bridle who-can-reach`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhoCanReach {
+    pub target: String,
+    pub at: Timestamp,
+    pub sources: Vec<Reaching>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Reaching {
+    pub source: String,
+    pub kind: String,
+    pub hops: u32,
+}
+
+/// Per agent (and credential) what it reaches, riskiest first (`bridle blast-radius`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlastRadius {
+    pub at: Timestamp,
+    pub crown_jewels: u64,
+    pub entries: Vec<BlastEntry>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BlastEntry {
+    pub source: String,
+    pub kind: String,
+    pub resources: u32,
+    pub crown_jewels: Vec<String>,
+    pub worst_sensitivity: Option<String>,
+    /// With `--hops`: the largest hops among what it reaches.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub max_hops: Option<u32>,
+}
+
+/// Removable items that cut the most (agent, crown jewel) pairs (`bridle chokepoints`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chokepoints {
+    pub at: Timestamp,
+    pub total_pairs: u64,
+    pub items: Vec<Chokepoint>,
+    /// With `--set K`: a greedy set and its combined cut, recomputed.
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub greedy_set: Option<ChokepointSet>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Chokepoint {
+    /// `grant`, `holding` or `credential`.
+    pub item: String,
+    /// The grant or credential id; for a holding, `resource -> credential`.
+    pub id: String,
+    pub description: String,
+    pub cut_pairs: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ChokepointSet {
+    pub items: Vec<Chokepoint>,
+    pub combined_cut: u64,
+}
+
+/// The reachability diff of a hypothetical revocation (`bridle what-if`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct WhatIf {
+    pub at: Timestamp,
+    pub revoked_grants: Vec<String>,
+    pub expired_credentials: Vec<String>,
+    pub lost: Vec<PairLost>,
+    pub shrunk: Vec<PairShrunk>,
+    pub kept: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairLost {
+    pub agent: String,
+    pub resource: String,
+    pub actions: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PairShrunk {
+    pub agent: String,
+    pub resource: String,
+    pub before: Vec<String>,
+    pub after: Vec<String>,
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

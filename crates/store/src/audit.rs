@@ -119,19 +119,33 @@ fn genesis_hash(database_id: &str) -> String {
     ))
 }
 
-fn entry_hash(
-    prev_hash: &str,
+/// The fields an entry's hash covers, in order.
+struct EntryFields<'a> {
+    prev_hash: &'a str,
     seq: i64,
-    at: &str,
-    user: &str,
-    host: &str,
-    action: &str,
-    subject: &str,
-    detail: &str,
-) -> String {
-    // A JSON array is an unambiguous encoding of the fields (no separator can be forged).
-    let fields = serde_json::json!([prev_hash, seq, at, user, host, action, subject, detail]);
-    hex::encode(Sha256::digest(fields.to_string().as_bytes()))
+    at: &'a str,
+    user: &'a str,
+    host: &'a str,
+    action: &'a str,
+    subject: &'a str,
+    detail: &'a str,
+}
+
+impl EntryFields<'_> {
+    fn hash(&self) -> String {
+        // A JSON array is an unambiguous encoding of the fields (no separator can be forged).
+        let fields = serde_json::json!([
+            self.prev_hash,
+            self.seq,
+            self.at,
+            self.user,
+            self.host,
+            self.action,
+            self.subject,
+            self.detail
+        ]);
+        hex::encode(Sha256::digest(fields.to_string().as_bytes()))
+    }
 }
 
 fn anchor_mac(key: &[u8], database_id: &str, entries: i64, head_hash: &str) -> String {
@@ -167,16 +181,17 @@ impl Store {
         };
         let at = format_utc(&entry.at);
         let detail = entry.detail.to_string();
-        let hash = entry_hash(
-            &prev_hash,
+        let hash = EntryFields {
+            prev_hash: &prev_hash,
             seq,
-            &at,
-            &entry.actor.user,
-            &entry.actor.host,
-            entry.action,
-            &entry.subject,
-            &detail,
-        );
+            at: &at,
+            user: &entry.actor.user,
+            host: &entry.actor.host,
+            action: entry.action,
+            subject: &entry.subject,
+            detail: &detail,
+        }
+        .hash();
         sqlx::query(
             "INSERT INTO audit_log (seq, at, user, host, action, subject, detail, prev_hash, hash) \
              VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -284,9 +299,17 @@ impl Store {
                     &mut first_broken,
                 );
             }
-            let recomputed = entry_hash(
-                &prev_hash, seq, &at, &user, &host, &action, &subject, &detail,
-            );
+            let recomputed = EntryFields {
+                prev_hash: &prev_hash,
+                seq,
+                at: &at,
+                user: &user,
+                host: &host,
+                action: &action,
+                subject: &subject,
+                detail: &detail,
+            }
+            .hash();
             if recomputed != hash {
                 note(
                     seq,
@@ -372,8 +395,26 @@ mod tests {
 
     #[test]
     fn entry_hash_is_unambiguous() {
-        let a = entry_hash("p", 1, "t", "u", "h", "import", "a\nb", "{}");
-        let b = entry_hash("p", 1, "t", "u", "h", "import\na", "b", "{}");
+        let fields = |action, subject| EntryFields {
+            prev_hash: "p",
+            seq: 1,
+            at: "t",
+            user: "u",
+            host: "h",
+            action,
+            subject,
+            detail: "{}",
+        };
+        let a = fields(
+            "import", "a
+b",
+        )
+        .hash();
+        let b = fields(
+            "import
+a", "b",
+        )
+        .hash();
         assert_ne!(a, b);
     }
 }

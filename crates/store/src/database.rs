@@ -51,15 +51,15 @@ impl Store {
             .await
             .map_err(|e| unusable(e.to_string()))?;
         let known = MIGRATOR.iter().map(|m| m.version).max().unwrap_or(0);
-        if let Some(&found) = applied.iter().max() {
-            if found > known {
-                pool.close().await;
-                return Err(StoreError::NewerSchema {
-                    path: path.to_owned(),
-                    found,
-                    known,
-                });
-            }
+        if let Some(&found) = applied.iter().max()
+            && found > known
+        {
+            pool.close().await;
+            return Err(StoreError::NewerSchema {
+                path: path.to_owned(),
+                found,
+                known,
+            });
         }
         let pending = MIGRATOR.iter().any(|m| !applied.contains(&m.version));
         if existed && !applied.is_empty() && pending {

@@ -187,7 +187,7 @@ fn write_list<'a, W: Write, T, L: Serialize>(
 
 /// Writes the canonical JSON of `estate`.
 pub fn write_canonical<W: Write>(estate: &Estate, out: &mut W) -> io::Result<()> {
-    write!(out, "{{\"bridle\":\"{FORMAT_TAG}\",\n")?;
+    writeln!(out, "{{\"bridle\":\"{FORMAT_TAG}\",")?;
     write_list(out, "agents", &estate.agents, |e| &e.id, agent_line, false)?;
     write_list(
         out,

@@ -10,7 +10,7 @@ use serde_json::Value;
 use super::FORMAT_TAG;
 use super::Syntax;
 use super::derived_grant_id;
-use super::diagnostic::Diagnostic;
+use super::diagnostic::{Diagnostic, Location};
 use super::fields::Fields;
 use crate::model::{
     Agent, Autonomy, Credential, CredentialKind, EntityKind, Estate, Grant, Identity, IdentityKind,
@@ -104,6 +104,8 @@ pub fn read_document(bytes: &[u8], syntax: Syntax) -> Collected {
             collected.diagnostics = vec![diagnostic];
         }
         Ok(()) => match seen_tag {
+            // A document that is not an object has already been reported as such.
+            None if collected.diagnostics.iter().any(|d| d.location == Location::Path("$".into())) => {}
             None => collected.diagnostics.push(Diagnostic::error(
                 "$",
                 format!("missing `bridle` key: not an estate document (expected \"bridle\": \"{FORMAT_TAG}\")"),
@@ -151,7 +153,20 @@ impl<'de> DeserializeSeed<'de> for DocumentSeed<'_> {
     type Value = ();
 
     fn deserialize<D: Deserializer<'de>>(self, deserializer: D) -> Result<(), D::Error> {
-        deserializer.deserialize_map(self)
+        deserializer.deserialize_any(self)
+    }
+}
+
+impl DocumentSeed<'_> {
+    /// A well-formed document that is not an object: a type error of the whole document (`$`),
+    /// not a syntax error.
+    fn not_an_object(self, found: &str) {
+        self.collected.diagnostics.push(Diagnostic::error(
+            "$",
+            format!(
+                "the document must be an object with \"bridle\": \"{FORMAT_TAG}\", found {found}"
+            ),
+        ));
     }
 }
 
@@ -195,6 +210,42 @@ impl<'de> Visitor<'de> for DocumentSeed<'_> {
                 }
             }
         }
+        Ok(())
+    }
+
+    fn visit_seq<A: SeqAccess<'de>>(self, mut seq: A) -> Result<(), A::Error> {
+        while seq.next_element::<IgnoredAny>()?.is_some() {}
+        self.not_an_object("an array");
+        Ok(())
+    }
+
+    fn visit_unit<E: de::Error>(self) -> Result<(), E> {
+        self.not_an_object("null");
+        Ok(())
+    }
+
+    fn visit_bool<E: de::Error>(self, _: bool) -> Result<(), E> {
+        self.not_an_object("a boolean");
+        Ok(())
+    }
+
+    fn visit_i64<E: de::Error>(self, _: i64) -> Result<(), E> {
+        self.not_an_object("a number");
+        Ok(())
+    }
+
+    fn visit_u64<E: de::Error>(self, _: u64) -> Result<(), E> {
+        self.not_an_object("a number");
+        Ok(())
+    }
+
+    fn visit_f64<E: de::Error>(self, _: f64) -> Result<(), E> {
+        self.not_an_object("a number");
+        Ok(())
+    }
+
+    fn visit_str<E: de::Error>(self, _: &str) -> Result<(), E> {
+        self.not_an_object("a string");
         Ok(())
     }
 }

@@ -73,10 +73,10 @@ fn checks_references_and_kinds() {
         Syntax::Json,
         &text,
         expect![[r#"
-        agents[0].runs_as[0]: unknown id `id:nobody`: no entity in this estate has it (expected an identity)
-        grants[0].subject: `res:s` is a resource (resources[0]), but this must name an agent or identity
-        grants[0].target: `cred:b` is a credential (credentials[0]), but this must name an agent, identity, tool or resource
-        rejected"#]],
+            grants[0].subject: `res:s` is a resource (resources[0]), but this must name an agent or identity
+            grants[0].target: `cred:b` is a credential (credentials[0]), but this must name an agent, identity, tool or resource
+            agents[0].runs_as[0]: unknown id `id:nobody`: no entity in this estate has it (expected an identity)
+            rejected"#]],
     );
 }
 
@@ -126,8 +126,8 @@ fn syntax_errors_carry_line_and_column() {
         Syntax::Json,
         "[1]",
         expect![[r#"
-        line 1 column 1: invalid type: sequence, expected an estate/v1 document (an object with "bridle": "estate/v1")
-        rejected"#]],
+            $: the document must be an object with "bridle": "estate/v1", found an array
+            rejected"#]],
     );
 }
 

@@ -247,16 +247,20 @@ fn kind_list(kinds: &[EntityKind]) -> String {
 
 impl References<'_> {
     /// Checks that `id` names an entity of one of `kinds`; returns its kind when it does.
-    fn expect(&mut self, path: String, id: &str, kinds: &[EntityKind]) -> Option<EntityKind> {
+    fn expect(
+        &mut self,
+        path: String,
+        id: &str,
+        kinds: &'static [EntityKind],
+    ) -> Option<EntityKind> {
         match self.namespace.get(id) {
             None => {
-                self.diagnostics.push(Diagnostic::error(
+                // Left open: another source may define it (see `OpenParsed::resolve`).
+                self.unresolved.push(Unresolved {
                     path,
-                    format!(
-                        "unknown id `{id}`: no entity in this estate has it (expected {})",
-                        kind_list(kinds)
-                    ),
-                ));
+                    id: id.to_owned(),
+                    expected: kinds,
+                });
                 None
             }
             Some(position) if !kinds.contains(&position.kind) => {

@@ -1,0 +1,244 @@
+//! Privilege-path queries over the current inventory.
+
+use bridle_core::ActionSet;
+use bridle_core::graph::{EdgeReason, GraphError, PrivilegeGraph, RemovableItem};
+use bridle_core::time::Timestamp;
+use bridle_protocol as protocol;
+
+use crate::Bridle;
+use crate::error::{ApiError, ErrorCode, api_error};
+
+fn graph_error(error: GraphError) -> ApiError {
+    api_error(
+        match error {
+            GraphError::UnknownId(_) => ErrorCode::NotFound,
+            GraphError::WrongKind { .. } => ErrorCode::InvalidInput,
+        },
+        error.to_string(),
+    )
+}
+
+fn words(actions: ActionSet) -> Vec<String> {
+    actions.words().into_iter().map(str::to_owned).collect()
+}
+
+fn chokepoint(c: &bridle_core::graph::Chokepoint) -> protocol::Chokepoint {
+    let (item, id, description) = match &c.item {
+        RemovableItem::Grant {
+            id,
+            subject,
+            target,
+        } => (
+            "grant",
+            id.clone(),
+            format!("grant {id}: {subject} -> {target}"),
+        ),
+        RemovableItem::Holding {
+            resource,
+            credential,
+        } => (
+            "holding",
+            format!("{resource} -> {credential}"),
+            format!("{resource} holds credential {credential}"),
+        ),
+        RemovableItem::Credential { id, identity } => (
+            "credential",
+            id.clone(),
+            format!("credential {id} of {identity}"),
+        ),
+    };
+    protocol::Chokepoint {
+        item: item.to_owned(),
+        id,
+        description,
+        cut_pairs: c.cut_pairs,
+    }
+}
+
+fn reason(r: &EdgeReason) -> String {
+    r.to_string()
+}
+
+impl Bridle {
+    /// The privilege graph of the current inventory at time `at`.
+    pub async fn privilege_graph(&self, at: Timestamp) -> Result<PrivilegeGraph, ApiError> {
+        Ok(PrivilegeGraph::build(&self.estate(None).await?, at))
+    }
+
+    pub async fn reach(&self, from: &str, at: Timestamp) -> Result<protocol::Reach, ApiError> {
+        let reach = self
+            .privilege_graph(at)
+            .await?
+            .reach(from)
+            .map_err(graph_error)?;
+        Ok(protocol::Reach {
+            from: reach.from,
+            at: reach.at,
+            reachable: reach
+                .reachable
+                .into_iter()
+                .map(|r| protocol::Reached {
+                    target: r.target,
+                    kind: r.kind.as_str().to_owned(),
+                    actions: words(r.actions),
+                    hops: r.hops,
+                    path: r.path,
+                })
+                .collect(),
+        })
+    }
+
+    pub async fn paths(
+        &self,
+        from: &str,
+        to: &str,
+        max_paths: usize,
+        max_hops: u32,
+        at: Timestamp,
+    ) -> Result<protocol::Paths, ApiError> {
+        let paths = self
+            .privilege_graph(at)
+            .await?
+            .paths(from, to, max_paths, max_hops)
+            .map_err(graph_error)?;
+        Ok(protocol::Paths {
+            from: paths.from,
+            to: paths.to,
+            at: paths.at,
+            shortest: paths.shortest,
+            paths: paths
+                .paths
+                .into_iter()
+                .map(|p| protocol::PrivilegePath {
+                    hops: p.hops,
+                    nodes: p.nodes,
+                    via: p
+                        .via
+                        .iter()
+                        .map(|step| step.iter().map(reason).collect())
+                        .collect(),
+                })
+                .collect(),
+            truncated: paths.truncated,
+        })
+    }
+
+    pub async fn who_can_reach(
+        &self,
+        target: &str,
+        at: Timestamp,
+    ) -> Result<protocol::WhoCanReach, ApiError> {
+        let who = self
+            .privilege_graph(at)
+            .await?
+            .who_can_reach(target)
+            .map_err(graph_error)?;
+        Ok(protocol::WhoCanReach {
+            target: who.target,
+            at: who.at,
+            sources: who
+                .sources
+                .into_iter()
+                .map(|s| protocol::Reaching {
+                    source: s.source,
+                    kind: s.kind.as_str().to_owned(),
+                    hops: s.hops,
+                })
+                .collect(),
+        })
+    }
+
+    pub async fn blast_radius(
+        &self,
+        include_credentials: bool,
+        with_hops: bool,
+        at: Timestamp,
+    ) -> Result<protocol::BlastRadius, ApiError> {
+        let graph = self.privilege_graph(at).await?;
+        let blast = graph.blast_radius(include_credentials);
+        let hops = if with_hops {
+            graph.blast_radius_hops()
+        } else {
+            Vec::new()
+        };
+        Ok(protocol::BlastRadius {
+            at: blast.at,
+            crown_jewels: blast.crown_jewels.len() as u64,
+            entries: blast
+                .entries
+                .iter()
+                .map(|e| protocol::BlastEntry {
+                    source: e.source.clone(),
+                    kind: e.kind.as_str().to_owned(),
+                    resources: e.resources,
+                    crown_jewels: blast.jewel_ids(e).map(str::to_owned).collect(),
+                    worst_sensitivity: e.worst_sensitivity.map(|s| s.as_str().to_owned()),
+                    max_hops: hops
+                        .iter()
+                        .find(|h| h.source == e.source)
+                        .map(|h| h.max_hops),
+                })
+                .collect(),
+        })
+    }
+
+    pub async fn chokepoints(
+        &self,
+        top_k: usize,
+        greedy_set: Option<usize>,
+        at: Timestamp,
+    ) -> Result<protocol::Chokepoints, ApiError> {
+        let graph = self.privilege_graph(at).await?;
+        let top = graph.chokepoints(top_k);
+        let set = greedy_set.map(|k| graph.chokepoint_set(k));
+        Ok(protocol::Chokepoints {
+            at: top.at,
+            total_pairs: top.total_pairs,
+            items: top.items.iter().map(chokepoint).collect(),
+            greedy_set: set.map(|s| protocol::ChokepointSet {
+                items: s.items.iter().map(chokepoint).collect(),
+                combined_cut: s.combined_cut,
+            }),
+        })
+    }
+
+    /// The reachability diff of revoking grants and expiring credentials; the database is not
+    /// changed.
+    pub async fn what_if(
+        &self,
+        revoke_grants: &[String],
+        expire_credentials: &[String],
+        at: Timestamp,
+    ) -> Result<protocol::WhatIf, ApiError> {
+        let diff = self
+            .privilege_graph(at)
+            .await?
+            .what_if(revoke_grants, expire_credentials)
+            .map_err(graph_error)?;
+        Ok(protocol::WhatIf {
+            at: diff.at,
+            revoked_grants: diff.revoked_grants,
+            expired_credentials: diff.expired_credentials,
+            lost: diff
+                .lost
+                .into_iter()
+                .map(|p| protocol::PairLost {
+                    agent: p.agent,
+                    resource: p.resource,
+                    actions: words(p.actions),
+                })
+                .collect(),
+            shrunk: diff
+                .shrunk
+                .into_iter()
+                .map(|p| protocol::PairShrunk {
+                    agent: p.agent,
+                    resource: p.resource,
+                    before: words(p.before),
+                    after: words(p.after),
+                })
+                .collect(),
+            kept: diff.kept,
+        })
+    }
+}
