@@ -268,6 +268,16 @@ fn main() -> ExitCode {
     };
     match runtime.block_on(run(cli)) {
         Ok(code) => code,
+        Err(error)
+            if error.chain().any(|cause| {
+                cause
+                    .downcast_ref::<std::io::Error>()
+                    .is_some_and(|e| e.kind() == std::io::ErrorKind::BrokenPipe)
+            }) =>
+        {
+            // The reader went away (`| head`): not an error of ours.
+            ExitCode::SUCCESS
+        }
         Err(error) => {
             eprintln!("error: {error:#}");
             let bad_input = error
@@ -550,11 +560,11 @@ async fn demo(paths: &DataPaths, db_given: bool, json: bool) -> Result<ExitCode>
     if json {
         output::overview(&overview, true)?;
     } else {
-        println!("Demo estate loaded into {}\n", db.display());
+        output::say!("Demo estate loaded into {}\n", db.display());
         output::overview(&overview, false)?;
-        println!();
+        output::say!();
         output::entity_list(&agents, false)?;
-        println!(
+        output::say!(
             "\nExplore it with: bridle --db {} ls grants | show ID | audit verify",
             db.display()
         );

@@ -1,5 +1,15 @@
 //! Human tables and `--json` for every result the CLI prints.
 
+/// `println!` that returns the write error (a closed pipe, e.g. `bridle ls grants | head`)
+/// instead of panicking; `main` treats a broken pipe as a normal end.
+macro_rules! say {
+    ($($arg:tt)*) => {{
+        use std::io::Write as _;
+        writeln!(std::io::stdout().lock(), $($arg)*)?;
+    }};
+}
+pub(crate) use say;
+
 use anyhow::Result;
 use bridle_app::SnapshotCheck;
 use bridle_protocol::{
@@ -11,7 +21,7 @@ use comfy_table::{Table, presets};
 use serde::Serialize;
 
 fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
-    println!("{}", serde_json::to_string_pretty(value)?);
+    say!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
@@ -140,8 +150,8 @@ pub fn entity_list(list: &EntityList, json: bool) -> Result<()> {
         }
         EntityList::Grants(rows) => grant_table(rows),
     };
-    println!("{table}");
-    println!("{} {}", list.len(), kind_word(list));
+    say!("{table}");
+    say!("{} {}", list.len(), kind_word(list));
     Ok(())
 }
 
@@ -204,8 +214,8 @@ pub fn entity_detail(detail: &EntityDetail, json: bool) -> Result<()> {
             t.add_row(vec![key, text]);
         }
     }
-    println!("{t}");
-    println!(
+    say!("{t}");
+    say!(
         "\nsource {} · first seen {} · last seen {}",
         provenance.origin,
         provenance.first_seen.format("%Y-%m-%d %H:%M"),
@@ -216,7 +226,7 @@ pub fn entity_detail(detail: &EntityDetail, json: bool) -> Result<()> {
         ("Grants on it (in)", &detail.grants_in),
     ] {
         if !grants.is_empty() {
-            println!("\n{title}\n{}", grant_table(grants));
+            say!("\n{title}\n{}", grant_table(grants));
         }
     }
     if !detail.credentials.is_empty() {
@@ -229,14 +239,14 @@ pub fn entity_detail(detail: &EntityDetail, json: bool) -> Result<()> {
                 never(&r.expires_at),
             ]);
         }
-        println!("\nCredentials\n{c}");
+        say!("\nCredentials\n{c}");
     }
     if !detail.tools.is_empty() {
         let mut c = table(&["tool", "name", "runs as"]);
         for r in &detail.tools {
             c.add_row(vec![r.id.clone(), r.name.clone(), opt(&r.runs_as)]);
         }
-        println!("\nTools\n{c}");
+        say!("\nTools\n{c}");
     }
     if !detail.referenced_by.is_empty() {
         let mut c = table(&["referenced by", "kind", "field"]);
@@ -247,7 +257,7 @@ pub fn entity_detail(detail: &EntityDetail, json: bool) -> Result<()> {
                 r.field.clone(),
             ]);
         }
-        println!("\n{c}");
+        say!("\n{c}");
     }
     Ok(())
 }
@@ -313,7 +323,7 @@ pub fn snapshots(
         }
         t.add_row(row);
     }
-    println!("{t}");
+    say!("{t}");
     Ok(())
 }
 
@@ -332,7 +342,7 @@ pub fn audit_log(entries: &[AuditEntry], json: bool) -> Result<()> {
             e.hash[..16].to_owned(),
         ]);
     }
-    println!("{t}");
+    say!("{t}");
     Ok(())
 }
 
@@ -341,17 +351,17 @@ pub fn audit_verification(v: &AuditVerification, json: bool) -> Result<()> {
         return print_json(v);
     }
     if v.intact {
-        println!(
+        say!(
             "audit log intact: {} entries, head {}",
             v.entries,
             v.head_hash.as_deref().unwrap_or("(empty)")
         );
     } else {
         if let Some(seq) = v.first_broken_seq {
-            println!("audit log BROKEN at entry {seq}");
+            say!("audit log BROKEN at entry {seq}");
         }
         for problem in &v.problems {
-            println!("  {problem}");
+            say!("  {problem}");
         }
     }
     Ok(())
@@ -382,16 +392,16 @@ pub fn overview(o: &Overview, json: bool) -> Result<()> {
     ] {
         t.add_row(vec![name.to_owned(), n.to_string()]);
     }
-    println!("{t}");
+    say!("{t}");
     match &o.last_snapshot {
-        Some(s) => println!(
+        Some(s) => say!(
             "last snapshot {} ({}, {}), estate sha256 {}",
             s.id,
             s.source,
             s.taken_at.format("%Y-%m-%d %H:%M:%S UTC"),
             s.estate_sha256
         ),
-        None => println!("no snapshot yet"),
+        None => say!("no snapshot yet"),
     }
     Ok(())
 }
@@ -413,14 +423,23 @@ pub fn import_outcome(file: &str, outcome: &ImportOutcome, json: bool) -> Result
     }
     match outcome {
         ImportOutcome::Imported { snapshot: s, .. } => {
-            println!(
+            say!(
                 "imported {file} as snapshot {} (source {}): {} added, {} changed, {} removed",
-                s.id, s.source, s.added, s.changed, s.removed
+                s.id,
+                s.source,
+                s.added,
+                s.changed,
+                s.removed
             );
             let c = &s.counts;
-            println!(
+            say!(
                 "inventory: {} agents, {} identities, {} credentials, {} resources, {} tools, {} grants",
-                c.agents, c.identities, c.credentials, c.resources, c.tools, c.grants
+                c.agents,
+                c.identities,
+                c.credentials,
+                c.resources,
+                c.tools,
+                c.grants
             );
         }
         ImportOutcome::Rejected { diagnostics } => {
@@ -448,8 +467,8 @@ pub fn reach(r: &Reach, json: bool) -> Result<()> {
             x.path.join(" -> "),
         ]);
     }
-    println!("{t}");
-    println!(
+    say!("{t}");
+    say!(
         "{} reaches {} entities at {}",
         r.from,
         r.reachable.len(),
@@ -463,26 +482,26 @@ pub fn paths(p: &Paths, json: bool) -> Result<()> {
         return print_json(p);
     }
     match p.shortest {
-        None => println!(
+        None => say!(
             "{} does not reach {} at {}",
             p.from,
             p.to,
             p.at.format("%Y-%m-%d %H:%M:%S UTC")
         ),
-        Some(hops) => println!("shortest: {hops} hops"),
+        Some(hops) => say!("shortest: {hops} hops"),
     }
     for (n, path) in p.paths.iter().enumerate() {
-        println!("\n#{} ({} hops)", n + 1, path.hops);
+        say!("\n#{} ({} hops)", n + 1, path.hops);
         for (i, node) in path.nodes.iter().enumerate() {
             if i == 0 {
-                println!("  {node}");
+                say!("  {node}");
             } else {
-                println!("  -> {node}    [{}]", path.via[i - 1].join("; "));
+                say!("  -> {node}    [{}]", path.via[i - 1].join("; "));
             }
         }
     }
     if p.truncated {
-        println!("\n(search budget exhausted: more paths may exist)");
+        say!("\n(search budget exhausted: more paths may exist)");
     }
     Ok(())
 }
@@ -495,8 +514,8 @@ pub fn who_can_reach(w: &WhoCanReach, json: bool) -> Result<()> {
     for s in &w.sources {
         t.add_row(vec![s.source.clone(), s.kind.clone(), s.hops.to_string()]);
     }
-    println!("{t}");
-    println!("{} sources reach {}", w.sources.len(), w.target);
+    say!("{t}");
+    say!("{} sources reach {}", w.sources.len(), w.target);
     Ok(())
 }
 
@@ -529,8 +548,8 @@ pub fn blast_radius(b: &BlastRadius, json: bool) -> Result<()> {
         }
         t.add_row(row);
     }
-    println!("{t}");
-    println!("{} crown jewels in the estate", b.crown_jewels);
+    say!("{t}");
+    say!("{} crown jewels in the estate", b.crown_jewels);
     Ok(())
 }
 
@@ -546,16 +565,16 @@ pub fn chokepoints(c: &Chokepoints, json: bool) -> Result<()> {
             i.description.clone(),
         ]);
     }
-    println!("{t}");
-    println!("{} (agent, crown jewel) pairs are reachable", c.total_pairs);
+    say!("{t}");
+    say!("{} (agent, crown jewel) pairs are reachable", c.total_pairs);
     if let Some(set) = &c.greedy_set {
-        println!(
+        say!(
             "\ngreedy set of {}: cuts {} pairs together (recomputed)",
             set.items.len(),
             set.combined_cut
         );
         for i in &set.items {
-            println!("  +{}  {}", i.cut_pairs, i.description);
+            say!("  +{}  {}", i.cut_pairs, i.description);
         }
     }
     Ok(())
@@ -565,18 +584,18 @@ pub fn what_if(w: &WhatIf, json: bool) -> Result<()> {
     if json {
         return print_json(w);
     }
-    println!("lost ({}):", w.lost.len());
+    say!("lost ({}):", w.lost.len());
     for p in &w.lost {
-        println!(
+        say!(
             "  {} -/-> {} (had {})",
             p.agent,
             p.resource,
             p.actions.join(",")
         );
     }
-    println!("shrunk ({}):", w.shrunk.len());
+    say!("shrunk ({}):", w.shrunk.len());
     for p in &w.shrunk {
-        println!(
+        say!(
             "  {} -> {}: {} => {}",
             p.agent,
             p.resource,
@@ -584,6 +603,6 @@ pub fn what_if(w: &WhatIf, json: bool) -> Result<()> {
             p.after.join(",")
         );
     }
-    println!("kept: {} (agent, resource) pairs", w.kept);
+    say!("kept: {} (agent, resource) pairs", w.kept);
     Ok(())
 }
