@@ -3,6 +3,7 @@
 
 mod audit;
 mod cli;
+mod graph;
 mod import;
 mod malformed;
 mod roundtrip;
