@@ -217,3 +217,43 @@ fn a_reference_defined_nowhere_is_rejected() {
     );
     assert!(!fresh.db().exists());
 }
+
+#[test]
+fn removing_an_entity_another_source_names_is_rejected_whole() {
+    let sandbox = Sandbox::new();
+    let a = file_a(&sandbox, "A one");
+    sandbox.import(&a, &["--source", "a"]);
+    sandbox.import(&file_b(&sandbox, true), &["--source", "b"]);
+    let before = std::fs::read(sandbox.db()).expect("the database exists");
+
+    // Source a drops svc:a, which agent:b1 (runs_as) and g-b (target) of source b still name.
+    let without = sandbox.write(
+        "a-without.json",
+        estate(
+            json!([agent("agent:a1", "A one", &[])]),
+            json!([]),
+            json!([]),
+        ),
+    );
+    let run = sandbox.bridle(&[
+        "import".as_ref(),
+        without.as_os_str(),
+        "--source".as_ref(),
+        "a".as_ref(),
+    ]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("`agent:b1` (runs_as) names `svc:a`"),
+        "{}",
+        run.stderr
+    );
+    assert!(
+        run.stderr.contains("`g-b` (target) names `svc:a`"),
+        "{}",
+        run.stderr
+    );
+    assert_eq!(
+        std::fs::read(sandbox.db()).expect("the database exists"),
+        before
+    );
+}

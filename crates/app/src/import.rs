@@ -138,8 +138,15 @@ impl Bridle {
                     warnings,
                 })
             }
-            Err(_) => {
+            Err(reasons) => {
                 let mut diagnostics = rejection;
+                // Reasons found after the write was tried (references other sources still hold
+                // into what this import removes) concern the inventory as a whole.
+                diagnostics.extend(
+                    reasons
+                        .into_iter()
+                        .map(|reason| Diagnostic::error("$", reason)),
+                );
                 diagnostics.extend(parsed.diagnostics.iter().filter(|d| !d.is_error()).cloned());
                 Ok(protocol::ImportOutcome::Rejected {
                     diagnostics: diagnostics.iter().map(convert::diagnostic).collect(),

@@ -3,7 +3,7 @@
 
 use std::collections::HashMap;
 
-use bridle_core::estate::{CanonicalEntity, canonical_sha256};
+use bridle_core::estate::{CanonicalEntity, canonical_sha256, dangling_references};
 use bridle_core::time::{Timestamp, format_utc, parse_utc};
 use bridle_core::{
     ActionSet, Agent, Autonomy, Counts, Credential, CredentialKind, EntityKind, Estate, Grant,
@@ -637,7 +637,15 @@ impl Store {
         let estate_sha256 = if namespace.ids.is_empty() {
             canonical_sha256(estate)
         } else {
-            canonical_sha256(&load_estate(tx.conn(), AsOf::Current).await?)
+            // Other sources may name entities this import removed: the import would leave their
+            // references dangling, so it is refused whole.
+            let whole = load_estate(tx.conn(), AsOf::Current).await?;
+            let dangling = dangling_references(&whole);
+            if !dangling.is_empty() {
+                tx.rollback().await?;
+                return Ok(Err(dangling));
+            }
+            canonical_sha256(&whole)
         };
         let counts = count_current(tx.conn()).await?;
         sqlx::query(

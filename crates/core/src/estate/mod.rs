@@ -9,11 +9,13 @@ mod canonical;
 mod diagnostic;
 mod fields;
 mod read;
+mod references;
 mod validate;
 
 pub use canonical::{CanonicalEntity, CanonicalEstate, canonical_sha256, write_canonical};
 pub use diagnostic::{Diagnostic, Location, Severity};
 pub use fields::{MAX_ID_BYTES, check_environment, check_id};
+pub use references::dangling_references;
 pub use validate::Unresolved;
 
 use sha2::{Digest, Sha256};
