@@ -1,0 +1,295 @@
+//! Frameworks, controls, findings and coverage: the automated checks run over the current
+//! inventory at an explicit time, with accepted risks applied.
+
+use bridle_core::compliance::{
+    self, CHECKS, Catalog, ControlLibrary, Finding, Framework, Limits, Severity, Status,
+};
+use bridle_core::graph::PrivilegeGraph;
+use bridle_core::risk::Risk;
+use bridle_core::time::Timestamp;
+use bridle_protocol::compliance as protocol;
+
+use crate::Bridle;
+use crate::error::{ApiError, ErrorCode, api_error, store_error};
+
+/// Reads a framework id (`nist-ai-rmf`, `owasp-asi`, `owasp-nhi`, `maestro`).
+pub fn parse_framework(word: &str) -> Result<Framework, ApiError> {
+    Framework::parse(word).ok_or_else(|| {
+        api_error(
+            ErrorCode::InvalidInput,
+            format!(
+                "unknown framework `{word}`; expected one of {}",
+                Framework::ALL.map(Framework::as_str).join(", ")
+            ),
+        )
+    })
+}
+
+/// Reads a severity (`low`, `medium`, `high`, `critical`).
+pub fn parse_severity(word: &str) -> Result<Severity, ApiError> {
+    Severity::parse(word).ok_or_else(|| {
+        api_error(
+            ErrorCode::InvalidInput,
+            format!("unknown severity `{word}`; expected low, medium, high or critical"),
+        )
+    })
+}
+
+/// Every framework's catalog header.
+pub fn frameworks() -> Vec<protocol::FrameworkInfo> {
+    Framework::ALL.into_iter().map(framework_info).collect()
+}
+
+fn framework_info(framework: Framework) -> protocol::FrameworkInfo {
+    let c = Catalog::get(framework);
+    protocol::FrameworkInfo {
+        id: c.id.clone(),
+        name: c.name.clone(),
+        version: c.version.clone(),
+        publisher: c.publisher.clone(),
+        source: c.source.clone(),
+        licence: c.licence.clone(),
+        id_note: c.id_note.clone(),
+        counts: c
+            .counts
+            .iter()
+            .map(|(k, v)| (k.clone(), *v as u64))
+            .collect(),
+    }
+}
+
+/// The items of one catalog, in catalog order.
+pub fn catalog(framework: Framework) -> Vec<protocol::CatalogItem> {
+    Catalog::get(framework)
+        .items
+        .iter()
+        .map(|i| protocol::CatalogItem {
+            id: i.id.clone(),
+            kind: i.kind.clone(),
+            parent: i.parent.clone(),
+            title: i.title.clone(),
+            text: i.text.clone(),
+            summary: i.summary.clone(),
+            source: i.source.clone(),
+            local_id: i.local_id,
+        })
+        .collect()
+}
+
+fn is_local(framework: Framework, item: &str) -> bool {
+    Catalog::get(framework)
+        .item(item)
+        .is_some_and(|i| i.local_id)
+}
+
+/// The control library with its crosswalk (narrowed to one framework's mappings when given).
+pub fn controls(framework: Option<Framework>) -> Vec<protocol::Control> {
+    ControlLibrary::get()
+        .controls
+        .iter()
+        .map(|c| protocol::Control {
+            id: c.id.clone(),
+            title: c.title.clone(),
+            practice: c.practice.clone(),
+            assessment: c.assessment().to_owned(),
+            checks: c.checks.clone(),
+            mappings: c
+                .mappings
+                .iter()
+                .filter(|m| framework.is_none_or(|f| f == m.framework))
+                .map(|m| protocol::ControlMapping {
+                    framework: m.framework.as_str().to_owned(),
+                    item: m.item.clone(),
+                    title: Catalog::get(m.framework)
+                        .item(&m.item)
+                        .map(|i| i.title.clone())
+                        .unwrap_or_default(),
+                    local_id: is_local(m.framework, &m.item),
+                    rationale: m.rationale.clone(),
+                })
+                .collect(),
+        })
+        .collect()
+}
+
+/// The risk accepted (and unexpired at `at`) that covers `finding`, if any.
+fn accepted_by(risks: &[Risk], finding: &Finding, at: Timestamp) -> Option<i64> {
+    if finding.status != Status::Fail {
+        return None;
+    }
+    risks.iter().find(|r| r.covers(finding, at)).map(|r| r.id)
+}
+
+fn finding(f: &Finding, accepted: Option<i64>) -> protocol::Finding {
+    let library = ControlLibrary::get();
+    protocol::Finding {
+        id: f.id.clone(),
+        check: f.check.to_owned(),
+        title: compliance::check_info(f.check)
+            .map(|c| c.title.to_owned())
+            .unwrap_or_default(),
+        subject: f.subject.clone(),
+        status: if accepted.is_some() {
+            "accepted".to_owned()
+        } else {
+            f.status.as_str().to_owned()
+        },
+        severity: f.severity.as_str().to_owned(),
+        summary: f.summary.clone(),
+        entities: f.entities.clone(),
+        evidence: f.evidence.clone(),
+        paths: f.paths.clone(),
+        controls: library
+            .controls_of_check(f.check)
+            .iter()
+            .map(|c| c.id.clone())
+            .collect(),
+        framework_items: compliance::framework_items(f.check)
+            .into_iter()
+            .map(|(framework, item)| protocol::FrameworkRef {
+                framework: framework.as_str().to_owned(),
+                item: item.to_owned(),
+                local_id: is_local(framework, item),
+            })
+            .collect(),
+        accepted_by: accepted,
+    }
+}
+
+impl Bridle {
+    pub(crate) fn limits(&self) -> Limits {
+        Limits {
+            rotation_days: self.settings.rotation_limit_days,
+            ..Limits::default()
+        }
+    }
+
+    /// Every finding of the current inventory at `at`, in check order.
+    pub(crate) async fn findings(&self, at: Timestamp) -> Result<Vec<Finding>, ApiError> {
+        let estate = self.estate(None).await?;
+        let graph = PrivilegeGraph::build(&estate, at);
+        Ok(compliance::evaluate(&estate, &graph, at, &self.limits()))
+    }
+
+    /// Runs every check at `at`, marks failures covered by accepted risks, narrows to
+    /// `framework`, and counts the failures at or above `fail_on` (the CI gate).
+    pub async fn check(
+        &self,
+        at: Timestamp,
+        framework: Option<Framework>,
+        fail_on: Option<Severity>,
+    ) -> Result<protocol::CheckReport, ApiError> {
+        let findings = self.findings(at).await?;
+        let risks = self.store.risks().await.map_err(store_error)?;
+        let snapshot = self.store.latest_snapshot().await.map_err(store_error)?;
+        let mut totals = protocol::FindingTotals::default();
+        let mut gate_failures = 0;
+        let mut out = Vec::new();
+        for f in findings
+            .iter()
+            .filter(|f| framework.is_none_or(|fw| compliance::check_bears_on(f.check, fw)))
+        {
+            let accepted = accepted_by(&risks, f, at);
+            match (f.status, accepted) {
+                (_, Some(_)) => totals.accepted += 1,
+                (Status::Pass, None) => totals.pass += 1,
+                (Status::Unknown, None) => totals.unknown += 1,
+                (Status::Fail, None) => {
+                    totals.fail += 1;
+                    if fail_on.is_some_and(|level| f.severity >= level) {
+                        gate_failures += 1;
+                    }
+                }
+            }
+            out.push(finding(f, accepted));
+        }
+        let limits = self.limits();
+        Ok(protocol::CheckReport {
+            at,
+            framework: framework.map(|f| f.as_str().to_owned()),
+            snapshot: snapshot.as_ref().map(|s| s.id),
+            estate_sha256: snapshot.map(|s| s.estate_sha256),
+            limits: protocol::CheckLimits {
+                rotation_days: limits.rotation_days,
+                unused_days: limits.unused_days,
+                max_ttl_days: limits.max_ttl_days,
+            },
+            totals,
+            fail_on: fail_on.map(|s| s.as_str().to_owned()),
+            gate_failures,
+            findings: out,
+        })
+    }
+
+    /// Per item of `framework`: the controls mapped to it and their findings' status at `at`.
+    pub async fn coverage(
+        &self,
+        framework: Framework,
+        at: Timestamp,
+    ) -> Result<protocol::Coverage, ApiError> {
+        let findings = self.findings(at).await?;
+        let risks = self.store.risks().await.map_err(store_error)?;
+        let library = ControlLibrary::get();
+        let catalog = Catalog::get(framework);
+        let items = catalog
+            .coverage_items(framework)
+            .map(|item| {
+                let controls = library.controls_covering(framework, &item.id);
+                let (mut pass, mut fail, mut unknown, mut accepted) = (0, 0, 0, 0);
+                let mut checks: Vec<&str> = controls
+                    .iter()
+                    .flat_map(|c| c.checks.iter().map(String::as_str))
+                    .collect();
+                checks.sort_unstable();
+                checks.dedup();
+                for f in findings.iter().filter(|f| checks.contains(&f.check)) {
+                    match (f.status, accepted_by(&risks, f, at)) {
+                        (_, Some(_)) => accepted += 1,
+                        (Status::Pass, None) => pass += 1,
+                        (Status::Fail, None) => fail += 1,
+                        (Status::Unknown, None) => unknown += 1,
+                    }
+                }
+                let status = if controls.is_empty() {
+                    "not_covered"
+                } else if fail > 0 {
+                    "fail"
+                } else if unknown > 0 {
+                    "unknown"
+                } else if pass + accepted > 0 {
+                    "pass"
+                } else if checks.is_empty() {
+                    "manual"
+                } else {
+                    // Automated checks that had nothing to evaluate (e.g. no tools at all).
+                    "unknown"
+                };
+                protocol::CoverageItem {
+                    id: item.id.clone(),
+                    kind: item.kind.clone(),
+                    parent: item.parent.clone(),
+                    title: item.title.clone(),
+                    text: item.text.clone(),
+                    summary: item.summary.clone(),
+                    local_id: item.local_id,
+                    controls: controls.iter().map(|c| c.id.clone()).collect(),
+                    pass,
+                    fail,
+                    unknown,
+                    accepted,
+                    status: status.to_owned(),
+                }
+            })
+            .collect();
+        Ok(protocol::Coverage {
+            framework: framework_info(framework),
+            at,
+            items,
+        })
+    }
+}
+
+/// Every check id, for validating risk links.
+pub(crate) fn known_check(id: &str) -> bool {
+    CHECKS.iter().any(|c| c.id == id)
+}

@@ -1,0 +1,397 @@
+//! Findings, coverage, controls and the risk register through the CLI: the `check` gate on the
+//! demo and on a clean estate, the NIST coverage listing against our catalog file, and a risk
+//! accepted with an expiry that reopens after it (all at explicit `--at` times).
+
+use std::collections::BTreeSet;
+
+use serde_json::Value;
+
+use crate::support::{Sandbox, array, demo_estate, fixture, read_json, workspace_root};
+
+const AT: &str = "2026-11-28T12:00:00Z";
+
+fn demo() -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox.import(&demo_estate(), &[]);
+    sandbox
+}
+
+fn check_json(sandbox: &Sandbox, extra: &[&str]) -> (i32, Value) {
+    let mut args = vec!["check", "--json"];
+    args.extend(extra);
+    if !extra.contains(&"--at") {
+        args.extend(["--at", AT]);
+    }
+    let run = sandbox.bridle(&args);
+    (run.code, run.json())
+}
+
+fn findings<'a>(report: &'a Value, status: &str) -> Vec<&'a Value> {
+    array(report, "findings")
+        .iter()
+        .filter(|f| f["status"] == status)
+        .collect()
+}
+
+#[test]
+fn check_gate_exits_3_on_the_demo_and_0_on_a_clean_estate() {
+    let sandbox = demo();
+    let run = sandbox.bridle(&["check", "--at", AT, "--fail-on", "high"]);
+    run.expect_code(3);
+    assert!(run.stdout.contains("gate --fail-on high"), "{}", run.stdout);
+
+    let (code, report) = check_json(&sandbox, &["--fail-on", "high"]);
+    assert_eq!(code, 3);
+    assert!(report["gate_failures"].as_u64().unwrap() > 0);
+    assert_eq!(report["snapshot"], 1);
+    // The planted problems, by finding id.
+    let failing: BTreeSet<&str> = findings(&report, "fail")
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    for planted in [
+        "agent-owner@agent:sales-outreach",
+        "agent-owner@agent:legal-review",
+        "agent-workload-identity@agent:hr-onboarding",
+        "agent-workload-identity@agent:marketing-copy",
+        "identity-not-shared@apikey:crm-integration",
+        "human-use-of-nhi@svc:shared-ops",
+        "agent-impersonates-human@agent:exec-briefing",
+        "tool-own-identity@tool:hr-records-lookup",
+        "environment-isolation@agent:etl-orchestrator",
+        "environment-isolation@agent:research-assistant",
+        "credential-short-lived@cred:deploy-ssh-key",
+        "credential-rotation@cred:aws-deploy-access-key",
+        "expired-credential-stored@cred:legacy-sftp-password",
+        "grant-expired-on-record@g-007",
+        "grant-expired-on-record@g-045",
+        "autonomous-standing-access@agent:oncall-sre",
+        "grant-provenance@g-029",
+        "grant-provenance@g-042",
+        "grant-provenance@g-046",
+        "crown-jewel-reach@agent:finance-recon",
+    ] {
+        assert!(failing.contains(planted), "{planted} should fail");
+    }
+    // Missing data is unknown, never pass.
+    let unknown: BTreeSet<&str> = findings(&report, "unknown")
+        .iter()
+        .map(|f| f["id"].as_str().unwrap())
+        .collect();
+    assert!(unknown.contains("credential-rotation@cred:jonas-ssh-key"));
+    assert!(unknown.contains("environment-isolation@agent:legal-review"));
+    // A crown-jewel finding carries its path and its framework items.
+    let finance = array(&report, "findings")
+        .iter()
+        .find(|f| f["id"] == "crown-jewel-reach@agent:finance-recon")
+        .unwrap();
+    assert_eq!(finance["paths"][0][0], "agent:finance-recon");
+    assert!(
+        array(finance, "framework_items")
+            .iter()
+            .any(|i| i["framework"] == "owasp-nhi" && i["item"] == "NHI5")
+    );
+
+    let clean = Sandbox::new();
+    clean.import(&fixture("estates/clean.json"), &[]);
+    let (code, report) = check_json(&clean, &["--fail-on", "low"]);
+    assert_eq!(code, 0, "{report:#}");
+    assert_eq!(report["totals"]["fail"], 0);
+    assert_eq!(report["totals"]["unknown"], 0);
+    clean
+        .bridle(&["check", "--at", AT, "--fail-on", "high"])
+        .ok();
+}
+
+#[test]
+fn unknown_never_fails_the_gate_and_framework_narrows_it() {
+    let sandbox = Sandbox::new();
+    sandbox.import(
+        &workspace_root().join("crates/core/src/compliance/fixtures/unknowns.json"),
+        &[],
+    );
+    let (code, report) = check_json(&sandbox, &["--fail-on", "low"]);
+    assert_eq!(code, 0);
+    assert_eq!(report["totals"]["fail"], 0);
+    assert!(report["totals"]["unknown"].as_u64().unwrap() > 0);
+
+    let demo = demo();
+    let (_, all) = check_json(&demo, &[]);
+    let (_, nhi) = check_json(&demo, &["--framework", "owasp-nhi"]);
+    assert_eq!(nhi["framework"], "owasp-nhi");
+    assert!(array(&nhi, "findings").len() <= array(&all, "findings").len());
+    for f in array(&nhi, "findings") {
+        assert!(
+            array(f, "framework_items")
+                .iter()
+                .any(|i| i["framework"] == "owasp-nhi"),
+            "{f}"
+        );
+    }
+    demo.bridle(&["check", "--framework", "iso-42001"])
+        .expect_code(2);
+    demo.bridle(&["check", "--fail-on", "severe"])
+        .expect_code(2);
+}
+
+#[test]
+fn coverage_lists_every_item_with_the_exact_statements() {
+    let sandbox = demo();
+    let run = sandbox.bridle(&[
+        "coverage",
+        "--framework",
+        "nist-ai-rmf",
+        "--json",
+        "--at",
+        AT,
+    ]);
+    run.ok();
+    let coverage = run.json();
+    let catalog = read_json(&workspace_root().join("frameworks/nist-ai-rmf-1.0.json"));
+    let expected: Vec<(String, String)> = array(&catalog, "items")
+        .iter()
+        .filter(|i| i["kind"] == "subcategory")
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap().to_owned(),
+                i["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    let listed: Vec<(String, String)> = array(&coverage, "items")
+        .iter()
+        .map(|i| {
+            (
+                i["id"].as_str().unwrap().to_owned(),
+                i["text"].as_str().unwrap().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(listed.len(), 72);
+    assert_eq!(listed, expected);
+    let govern_16 = array(&coverage, "items")
+        .iter()
+        .find(|i| i["id"] == "GOVERN 1.6")
+        .unwrap();
+    assert_eq!(govern_16["status"], "fail");
+    assert!(array(govern_16, "controls").iter().any(|c| c == "C01"));
+
+    let ids = |framework: &str| -> Vec<String> {
+        let run = sandbox.bridle(&["coverage", "--framework", framework, "--json", "--at", AT]);
+        run.ok();
+        array(&run.json(), "items")
+            .iter()
+            .filter(|i| i["kind"] != "threat")
+            .map(|i| i["id"].as_str().unwrap().to_owned())
+            .collect()
+    };
+    let asi: Vec<String> = (1..=10).map(|n| format!("ASI{n:02}")).collect();
+    assert_eq!(ids("owasp-asi"), asi);
+    let nhi: Vec<String> = (1..=10).map(|n| format!("NHI{n}")).collect();
+    assert_eq!(ids("owasp-nhi"), nhi);
+    assert_eq!(
+        ids("maestro"),
+        ["L1", "L2", "L3", "L4", "L5", "L6", "L7", "XL"]
+    );
+    let human = sandbox.bridle(&["coverage", "--framework", "maestro", "--at", AT]);
+    human.ok();
+    assert!(
+        human.stdout.contains("LOCAL identifiers"),
+        "{}",
+        human.stdout
+    );
+}
+
+#[test]
+fn controls_map_to_all_four_frameworks() {
+    let sandbox = Sandbox::new();
+    let run = sandbox.bridle(&["controls", "--json"]);
+    run.ok();
+    let controls = run.json();
+    let controls = controls.as_array().unwrap();
+    assert!(controls.len() >= 12);
+    for c in controls {
+        let frameworks: BTreeSet<&str> = array(c, "mappings")
+            .iter()
+            .map(|m| m["framework"].as_str().unwrap())
+            .collect();
+        assert_eq!(frameworks.len(), 4, "{c}");
+    }
+    let matrix = sandbox.bridle(&["controls", "--framework", "owasp-nhi", "--matrix"]);
+    matrix.ok();
+    assert!(matrix.stdout.contains("NHI10"), "{}", matrix.stdout);
+}
+
+#[test]
+fn an_accepted_risk_covers_its_findings_until_the_acceptance_expires() {
+    let sandbox = demo();
+    let (_, report) = check_json(&sandbox, &[]);
+    // Accept every check that fails at high or above: the gate then passes, until expiry.
+    let mut checks: Vec<&str> = findings(&report, "fail")
+        .iter()
+        .filter(|f| matches!(f["severity"].as_str(), Some("high" | "critical")))
+        .map(|f| f["check"].as_str().unwrap())
+        .collect();
+    checks.sort_unstable();
+    checks.dedup();
+    let mut add = vec![
+        "risk",
+        "add",
+        "--json",
+        "--title",
+        "Agent access debt",
+        "--likelihood",
+        "4",
+        "--impact",
+        "4",
+        "--owner",
+        "cro@northwind.example",
+        "--category",
+        "owasp-nhi:NHI5",
+    ];
+    for check in &checks {
+        add.extend(["--finding", check]);
+    }
+    let added = sandbox.bridle(&add);
+    added.ok();
+    let risk = added.json();
+    assert_eq!(risk["id"], 1);
+    assert_eq!(risk["inherent_score"], 16);
+    assert_eq!(risk["status"], "open");
+
+    sandbox
+        .bridle(&[
+            "risk",
+            "accept",
+            "R-1",
+            "--reason",
+            "JIT rollout in progress",
+            "--expires",
+            "2026-11-28T18:00:00Z",
+            "--by",
+            "cro@northwind.example",
+        ])
+        .ok();
+
+    let (code, before) = check_json(&sandbox, &["--fail-on", "high"]);
+    assert_eq!(code, 0, "accepted findings do not fail the gate");
+    let accepted = findings(&before, "accepted");
+    assert!(!accepted.is_empty());
+    assert!(accepted.iter().all(|f| f["accepted_by"] == 1));
+
+    let after_expiry = "2026-11-28T19:00:00Z";
+    let run = sandbox.bridle(&["risk", "ls", "--json", "--at", after_expiry]);
+    run.ok();
+    let risks = run.json();
+    assert_eq!(risks[0]["status"], "open");
+    assert_eq!(risks[0]["reopened"], true);
+    assert_eq!(risks[0]["acceptance"]["expired"], true);
+    let run = sandbox.bridle(&["risk", "ls", "--json", "--at", AT]);
+    assert_eq!(run.json()[0]["status"], "accepted");
+
+    let (code, after) = check_json(&sandbox, &["--fail-on", "high", "--at", after_expiry]);
+    assert_eq!(
+        code, 3,
+        "an expired acceptance no longer covers its findings"
+    );
+    assert!(findings(&after, "accepted").is_empty());
+
+    sandbox
+        .bridle(&["risk", "comment", "R-1", "reviewed with the CISO"])
+        .ok();
+    sandbox
+        .bridle(&[
+            "risk",
+            "update",
+            "R-1",
+            "--residual-likelihood",
+            "2",
+            "--residual-impact",
+            "3",
+        ])
+        .ok();
+    sandbox
+        .bridle(&["risk", "close", "R-1", "--reason", "JIT done"])
+        .ok();
+    let run = sandbox.bridle(&["risk", "show", "R-1", "--json"]);
+    run.ok();
+    let detail = run.json();
+    assert_eq!(detail["risk"]["status"], "closed");
+    assert_eq!(detail["risk"]["residual_score"], 6);
+    let actions: Vec<&str> = array(&detail, "history")
+        .iter()
+        .map(|e| e["action"].as_str().unwrap())
+        .collect();
+    assert_eq!(actions, ["add", "accept", "comment", "update", "close"]);
+
+    // Every change is in the audit log, and the chain is intact.
+    let run = sandbox.bridle(&["audit", "log", "--json"]);
+    run.ok();
+    let audit: Vec<String> = run
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|e| e["action"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        audit,
+        [
+            "import",
+            "risk.add",
+            "risk.accept",
+            "risk.comment",
+            "risk.update",
+            "risk.close"
+        ]
+    );
+    sandbox.bridle(&["audit", "verify"]).ok();
+
+    sandbox
+        .bridle(&["risk", "accept", "R-9", "--reason", "x", "--expires", AT])
+        .expect_code(2);
+    sandbox
+        .bridle(&[
+            "risk",
+            "add",
+            "--title",
+            "x",
+            "--likelihood",
+            "6",
+            "--impact",
+            "1",
+        ])
+        .expect_code(2);
+}
+
+#[test]
+fn suggested_risks_explain_their_ratings() {
+    let sandbox = demo();
+    let run = sandbox.bridle(&["risk", "suggest", "--json", "--at", AT]);
+    run.ok();
+    let suggestions = run.json();
+    let crown = suggestions
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|s| s["check"] == "crown-jewel-reach")
+        .unwrap();
+    assert_eq!(crown["likelihood"], 5, "{crown}");
+    assert!(
+        array(crown, "reasoning")[0]
+            .as_str()
+            .unwrap()
+            .contains("shortest")
+    );
+    let run = sandbox.bridle(&[
+        "risk",
+        "add",
+        "--suggested",
+        "crown-jewel-reach",
+        "--at",
+        AT,
+        "--json",
+    ]);
+    run.ok();
+    assert_eq!(run.json()["likelihood"], 5);
+}
