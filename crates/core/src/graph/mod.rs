@@ -41,7 +41,7 @@ mod what_if;
 mod tests;
 
 use std::fmt;
-use std::sync::OnceLock;
+use std::sync::{Arc, OnceLock};
 
 use petgraph::graph::DiGraph;
 
@@ -55,7 +55,7 @@ pub use layout::{
     Truncated, layout, layout_with_cap,
 };
 pub use paths::{Path, Paths};
-pub use reach::{Reach, Reached, Reaching, WhoCanReach};
+pub use reach::{Reach, ReachTree, Reached, Reaching, TreeReached, WhoCanReach};
 pub use what_if::{PairLost, PairShrunk, WhatIf};
 
 /// Marks "no node", "not reached" and "not a resource" in the dense index arrays.
@@ -219,8 +219,9 @@ impl EdgeMask {
 #[derive(Debug)]
 pub struct PrivilegeGraph {
     at: Timestamp,
-    /// Entity ids in ascending order; an entity's index is its rank.
-    ids: Vec<Box<str>>,
+    /// Entity ids in ascending order; an entity's index is its rank. Shared with the witness
+    /// trees of [`Reach`] results, so a reach never copies it.
+    ids: Arc<[Box<str>]>,
     kinds: Vec<EntityKind>,
     /// Per entity: its resource ordinal, or [`NONE`].
     resource_ordinal: Vec<u32>,

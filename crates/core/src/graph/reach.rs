@@ -1,6 +1,8 @@
 //! `reach` (forward, from one agent, identity or credential) and `who_can_reach` (backward, to
 //! any entity): breadth-first searches over the state graph.
 
+use std::sync::Arc;
+
 use super::blast::parallel_map;
 use super::{EdgeMask, GraphError, NONE, PrivilegeGraph};
 use crate::model::{ActionSet, EntityKind};
@@ -15,6 +17,16 @@ pub struct Reach {
     pub reachable: Vec<Reached>,
 }
 
+/// The shortest-path tree of a reach over entities: a side and its resource are one step.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Witnesses {
+    /// The graph's id table (shared, not copied).
+    ids: Arc<[Box<str>]>,
+    /// Per step: its entity, and the step before it ([`NONE`] for `from`).
+    entity: Vec<u32>,
+    up: Vec<u32>,
+}
+
 /// One reached entity.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Reached {
@@ -27,6 +39,69 @@ pub struct Reached {
     pub hops: u32,
     /// A witness: one shortest chain of ids from `from` to `target` (`hops + 1` ids).
     pub path: Vec<String>,
+}
+
+/// What [`PrivilegeGraph::reach`] returns, with the witness paths kept as one tree of parent
+/// pointers and materialised only when asked for ([`ReachTree::path`]). A large reach has over a
+/// million path entries; a caller that reads a few paths, or none, should not pay for them all.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ReachTree {
+    pub from: String,
+    pub at: Timestamp,
+    /// Sorted by `target`; never contains `from` itself.
+    pub reachable: Vec<TreeReached>,
+    witnesses: Witnesses,
+}
+
+/// One reached entity of a [`ReachTree`]: a [`Reached`] whose path is read from the tree.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct TreeReached {
+    pub target: String,
+    pub kind: EntityKind,
+    /// As [`Reached::actions`].
+    pub actions: ActionSet,
+    pub hops: u32,
+    /// Where the witness ends in the tree.
+    witness: u32,
+}
+
+impl ReachTree {
+    /// The witness of `reached` (one of [`ReachTree::reachable`]): one shortest chain of ids from
+    /// `from` to its target, `hops + 1` ids, the same as [`Reached::path`].
+    pub fn path(&self, reached: &TreeReached) -> Vec<&str> {
+        let tree = &self.witnesses;
+        let mut chain = Vec::with_capacity(reached.hops as usize + 1);
+        let mut step = reached.witness;
+        while step != NONE {
+            chain.push(&*tree.ids[tree.entity[step as usize] as usize]);
+            step = tree.up[step as usize];
+        }
+        chain.reverse();
+        chain
+    }
+
+    /// Every witness materialised as owned ids: the [`Reach`] of the same query.
+    pub fn into_reach(self) -> Reach {
+        // Over a million owned ids on a large reach: spread over the cores (the order of results
+        // does not depend on it).
+        let reachable = parallel_map(&self.reachable, 4_096, |chunk| {
+            chunk
+                .iter()
+                .map(|r| Reached {
+                    path: self.path(r).into_iter().map(str::to_owned).collect(),
+                    target: r.target.clone(),
+                    kind: r.kind,
+                    actions: r.actions,
+                    hops: r.hops,
+                })
+                .collect()
+        });
+        Reach {
+            from: self.from,
+            at: self.at,
+            reachable,
+        }
+    }
 }
 
 /// Everything that reaches one entity.
@@ -61,9 +136,14 @@ impl PrivilegeGraph {
     /// What `from` (an agent, identity or credential) reaches, with actions, hops and a witness
     /// path for each target.
     pub fn reach(&self, from: &str) -> Result<Reach, GraphError> {
+        Ok(self.reach_tree(from)?.into_reach())
+    }
+
+    /// [`PrivilegeGraph::reach`] without materialising the witness paths: the query itself.
+    pub fn reach_tree(&self, from: &str) -> Result<ReachTree, GraphError> {
         let start = self.require_source(from)?;
         let forward = self.forward(start, None);
-        let mut reachable = Vec::new();
+        let (witnesses, step_of) = self.witness_tree(&forward);
         let mut entities: Vec<u32> = forward
             .order
             .iter()
@@ -71,14 +151,14 @@ impl PrivilegeGraph {
             .filter(|&node| !self.is_side(node) && node != start)
             .collect();
         entities.sort_unstable();
-        // Materialising every witness as owned ids is most of the cost on a large reach: it is
-        // spread over the cores (the order of results does not depend on it).
-        reachable.extend(parallel_map(&entities, 4_096, |chunk| {
+        // Owned target ids are what remains costly on a large reach: spread over the cores (the
+        // order of results does not depend on it).
+        let reachable = parallel_map(&entities, 16_384, |chunk| {
             chunk
                 .iter()
                 .map(|&entity| {
                     let ordinal = self.resource_ordinal[entity as usize];
-                    Reached {
+                    TreeReached {
                         target: self.id(entity),
                         kind: self.kinds[entity as usize],
                         actions: if ordinal == NONE {
@@ -87,15 +167,16 @@ impl PrivilegeGraph {
                             forward.actions[ordinal as usize]
                         },
                         hops: forward.dist[entity as usize],
-                        path: self.witness(&forward, entity),
+                        witness: step_of[entity as usize],
                     }
                 })
                 .collect()
-        }));
-        Ok(Reach {
+        });
+        Ok(ReachTree {
             from: from.to_owned(),
             at: self.at,
             reachable,
+            witnesses,
         })
     }
 
@@ -203,22 +284,33 @@ impl PrivilegeGraph {
         dist
     }
 
-    /// The witness path to `entity`: BFS parents back to the start, as ids; a side and its
-    /// resource are one id.
-    fn witness(&self, forward: &Forward, entity: u32) -> Vec<String> {
-        let mut chain = Vec::with_capacity(forward.dist[entity as usize] as usize + 2);
-        let mut node = entity;
-        loop {
+    /// The BFS tree of `forward` over entities, and per state node its step in that tree. A side
+    /// and the resource it leads to (a zero-hop edge) are one step; any other edge is a hop. BFS
+    /// order puts every parent before its children, so one pass builds the tree.
+    fn witness_tree(&self, forward: &Forward) -> (Witnesses, Vec<u32>) {
+        let mut step_of = vec![NONE; self.graph.node_count()];
+        let mut entity = Vec::with_capacity(forward.order.len());
+        let mut up = Vec::with_capacity(forward.order.len());
+        for &node in &forward.order {
             let e = self.entity_of(node);
-            if chain.last() != Some(&e) {
-                chain.push(e);
-            }
-            let up = forward.parent[node as usize];
-            if up == NONE {
-                break;
-            }
-            node = up;
+            let parent = forward.parent[node as usize];
+            step_of[node as usize] = if parent != NONE && self.entity_of(parent) == e {
+                step_of[parent as usize]
+            } else {
+                entity.push(e);
+                up.push(if parent == NONE {
+                    NONE
+                } else {
+                    step_of[parent as usize]
+                });
+                entity.len() as u32 - 1
+            };
         }
-        chain.iter().rev().map(|&e| self.id(e)).collect()
+        let witnesses = Witnesses {
+            ids: Arc::clone(&self.ids),
+            entity,
+            up,
+        };
+        (witnesses, step_of)
     }
 }
