@@ -3,9 +3,11 @@
 
 mod audit;
 mod cli;
+mod compliance;
 mod graph;
 mod import;
 mod malformed;
+mod opengraph;
 mod roundtrip;
 mod sources;
 mod support;

@@ -2,14 +2,45 @@
 //! two commands (see README): `cargo xtask run` and `cargo xtask test`.
 //!
 //! `test` installs what is missing (Debian packages as root; for anyone else it prints the exact
-//! apt line), then runs the formatting check, clippy with warnings as errors, and every test.
+//! apt line; the wasm32 target, `wasm-bindgen-cli` at the version in Cargo.lock, `tauri-driver`),
+//! builds the UI, then runs the formatting check, clippy with warnings as errors (the host crates,
+//! then the UI for wasm32), and every test, including the desktop window through WebDriver.
+//! `run` builds the UI and opens the desktop console on the demo estate.
+
+mod bench;
 
 use std::process::Command;
 
 use anyhow::{Context, Result, bail};
 
-/// Debian packages the build and the tests need.
-const SYSTEM_PACKAGES: &[&str] = &["build-essential", "pkg-config", "ca-certificates"];
+/// Debian packages the build and the tests need (WebKitGTK for the Tauri window, Xvfb and
+/// WebKitWebDriver for its end-to-end test).
+const SYSTEM_PACKAGES: &[&str] = &[
+    "build-essential",
+    "pkg-config",
+    "ca-certificates",
+    "file",
+    "libssl-dev",
+    "libsqlite3-dev",
+    "libwebkit2gtk-4.1-dev",
+    "libsoup-3.0-dev",
+    "libayatana-appindicator3-dev",
+    "librsvg2-dev",
+    "libxdo-dev",
+    "xvfb",
+    "xauth",
+    "imagemagick",
+    "webkit2gtk-driver",
+    "fonts-dejavu-core",
+    "poppler-utils",
+];
+
+/// The WebDriver front end for Tauri windows, pinned.
+const TAURI_DRIVER_VERSION: &str = "2.1.0";
+
+/// The UI crate and its wasm target.
+const UI_PACKAGE: &str = "bridle-ui";
+const WASM_TARGET: &str = "wasm32-unknown-unknown";
 
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
@@ -17,9 +48,11 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("run") => run(&args[1..]),
         Some("install-deps") => install_system_packages(),
+        Some("ui") => build_ui(),
+        Some("bench") => bench::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run [ARGS]     load the demo estate and show it (extra ARGS go to `bridle demo`)\n  test           install what is missing, then fmt check, clippy -D warnings, all tests\n  install-deps   install the Debian packages the build needs"
+                "usage: cargo xtask <command>\n\n  run [ARGS]     open the desktop console on the demo estate (extra ARGS go to bridle-desktop)\n  test           install what is missing, build the UI, then fmt check, clippy -D warnings, all tests\n  ui             build the UI into ui/dist (wasm32 + wasm-bindgen, no trunk)\n  install-deps   install the Debian packages the build needs\n  bench [--scale S]... [--seed N] [--no-networkx]   privilege-graph benchmark (docs/PERFORMANCE.md)"
             );
             bail!("unknown or missing command")
         }
@@ -50,25 +83,197 @@ fn workspace_root() -> std::path::PathBuf {
 
 fn test() -> Result<()> {
     install_system_packages()?;
+    install_tools()?;
+    // src-tauri embeds ui/dist when it compiles, so the UI comes first.
+    build_ui()?;
     cargo(&["fmt", "--all", "--", "--check"])?;
     cargo(&[
         "clippy",
         "--workspace",
         "--all-targets",
+        "--exclude",
+        UI_PACKAGE,
         "--",
         "-D",
         "warnings",
     ])?;
-    cargo(&["test", "--workspace", "--no-fail-fast"])?;
-    eprintln!("xtask test: all checks passed");
+    cargo(&[
+        "clippy",
+        "--package",
+        UI_PACKAGE,
+        "--target",
+        WASM_TARGET,
+        "--",
+        "-D",
+        "warnings",
+    ])?;
+    cargo(&["test", "--package", UI_PACKAGE, "--bins"])?;
+    cargo(&[
+        "test",
+        "--workspace",
+        "--exclude",
+        UI_PACKAGE,
+        "--no-fail-fast",
+    ])?;
+    eprintln!(
+        "xtask test: all checks passed (screenshots of the console in {})",
+        target_dir().join("e2e-screens").display()
+    );
     Ok(())
 }
 
 fn run(extra: &[String]) -> Result<()> {
     install_system_packages()?;
-    let mut args = vec!["run", "--quiet", "--package", "bridle-cli", "--", "demo"];
+    install_tools()?;
+    build_ui()?;
+    let mut args = vec![
+        "run",
+        "--quiet",
+        "--package",
+        "bridle-desktop",
+        "--",
+        "--demo",
+    ];
     args.extend(extra.iter().map(String::as_str));
     cargo(&args)
+}
+
+/// Where cargo puts build output (`CARGO_TARGET_DIR` or `target/`).
+fn target_dir() -> std::path::PathBuf {
+    match std::env::var_os("CARGO_TARGET_DIR") {
+        Some(dir) => workspace_root().join(dir),
+        None => workspace_root().join("target"),
+    }
+}
+
+/// Builds the UI into `ui/dist` without trunk: `cargo build --target wasm32-unknown-unknown`,
+/// `wasm-bindgen --target web`, and the hand-written page, script and stylesheet. Files are
+/// staged first and only changed ones are copied, so an unchanged UI does not make src-tauri
+/// (which embeds ui/dist) rebuild.
+fn build_ui() -> Result<()> {
+    cargo(&["build", "--package", UI_PACKAGE, "--target", WASM_TARGET])?;
+    let root = workspace_root();
+    let wasm = target_dir()
+        .join(WASM_TARGET)
+        .join("debug")
+        .join(format!("{UI_PACKAGE}.wasm"));
+    let staging = target_dir().join("ui-staging");
+    if staging.exists() {
+        std::fs::remove_dir_all(&staging)
+            .with_context(|| format!("cleaning {}", staging.display()))?;
+    }
+    std::fs::create_dir_all(&staging)?;
+    eprintln!("$ wasm-bindgen --target web … {}", wasm.display());
+    let status = Command::new("wasm-bindgen")
+        .args([
+            "--target",
+            "web",
+            "--no-typescript",
+            "--out-name",
+            "bridle_ui",
+        ])
+        .arg("--out-dir")
+        .arg(&staging)
+        .arg(&wasm)
+        .status()
+        .context("starting wasm-bindgen (installed by `cargo xtask test`)")?;
+    if !status.success() {
+        bail!("wasm-bindgen failed ({status})");
+    }
+    for file in ["index.html", "main.js", "style.css"] {
+        std::fs::copy(root.join("ui").join(file), staging.join(file))
+            .with_context(|| format!("copying ui/{file}"))?;
+    }
+    let dist = root.join("ui/dist");
+    std::fs::create_dir_all(&dist)?;
+    let mut wanted = std::collections::BTreeSet::new();
+    for entry in std::fs::read_dir(&staging)? {
+        let entry = entry?;
+        let name = entry.file_name();
+        let bytes = std::fs::read(entry.path())?;
+        let destination = dist.join(&name);
+        if std::fs::read(&destination).ok().as_deref() != Some(bytes.as_slice()) {
+            std::fs::write(&destination, &bytes)
+                .with_context(|| format!("writing {}", destination.display()))?;
+        }
+        wanted.insert(name);
+    }
+    for entry in std::fs::read_dir(&dist)? {
+        let entry = entry?;
+        if !wanted.contains(&entry.file_name()) {
+            std::fs::remove_file(entry.path())?;
+        }
+    }
+    eprintln!("xtask ui: built {}", dist.display());
+    Ok(())
+}
+
+/// The wasm target, `wasm-bindgen-cli` at exactly the version in Cargo.lock (the generated JS
+/// must match the library), and `tauri-driver`; each only when missing or at another version.
+fn install_tools() -> Result<()> {
+    let targets = Command::new("rustup")
+        .args(["target", "list", "--installed"])
+        .current_dir(workspace_root())
+        .output()
+        .context("running rustup")?;
+    if !String::from_utf8_lossy(&targets.stdout)
+        .lines()
+        .any(|t| t.trim() == WASM_TARGET)
+    {
+        run_tool("rustup", &["target", "add", WASM_TARGET])?;
+    }
+
+    let wanted = locked_version("wasm-bindgen")?;
+    if tool_version("wasm-bindgen").as_deref() != Some(wanted.as_str()) {
+        // Without --locked: its own lockfile asks for a webpki-roots the registry lacks.
+        cargo(&["install", "wasm-bindgen-cli", "--version", &wanted])?;
+    }
+    if tool_version("tauri-driver").as_deref() != Some(TAURI_DRIVER_VERSION) {
+        cargo(&[
+            "install",
+            "tauri-driver",
+            "--version",
+            TAURI_DRIVER_VERSION,
+            "--locked",
+        ])?;
+    }
+    Ok(())
+}
+
+fn run_tool(program: &str, args: &[&str]) -> Result<()> {
+    eprintln!("$ {program} {}", args.join(" "));
+    let status = Command::new(program)
+        .args(args)
+        .current_dir(workspace_root())
+        .status()
+        .with_context(|| format!("starting {program}"))?;
+    if !status.success() {
+        bail!("`{program} {}` failed ({status})", args.join(" "));
+    }
+    Ok(())
+}
+
+/// The last word of `TOOL --version` (`wasm-bindgen 0.2.130` → `0.2.130`), if it runs.
+fn tool_version(tool: &str) -> Option<String> {
+    let out = Command::new(tool).arg("--version").output().ok()?;
+    let text = String::from_utf8_lossy(&out.stdout);
+    text.split_whitespace().nth(1).map(str::to_owned)
+}
+
+/// The version of `package` that Cargo.lock pins.
+fn locked_version(package: &str) -> Result<String> {
+    let lock = std::fs::read_to_string(workspace_root().join("Cargo.lock"))
+        .context("reading Cargo.lock")?;
+    let mut lines = lock.lines();
+    while let Some(line) = lines.next() {
+        if line.trim() == format!("name = \"{package}\"")
+            && let Some(version) = lines.next()
+            && let Some(version) = version.trim().strip_prefix("version = ")
+        {
+            return Ok(version.trim_matches('"').to_owned());
+        }
+    }
+    bail!("Cargo.lock has no package `{package}`")
 }
 
 fn missing_packages() -> Vec<&'static str> {

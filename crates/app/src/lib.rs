@@ -4,12 +4,17 @@
 //! Architecture invariant: this is the only crate that turns domain types into `protocol` types,
 //! and the only place where the clock and the OS user are read (and then passed down as inputs).
 
+mod compliance;
+mod console;
 mod convert;
 mod error;
+pub mod export;
+pub mod generate;
 mod graph;
 mod import;
 mod inventory;
 mod paths;
+mod risk;
 
 pub use import::source_name;
 pub use inventory::SnapshotCheck;
@@ -17,6 +22,8 @@ pub use inventory::SnapshotCheck;
 pub use error::{ApiError, ErrorCode};
 pub use import::PreparedImport;
 pub use paths::DataPaths;
+pub use compliance::{catalog, controls, frameworks, parse_framework, parse_severity};
+pub use risk::parse_risk_id;
 
 use std::path::Path;
 

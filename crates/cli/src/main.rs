@@ -1,6 +1,8 @@
 //! `bridle`: the command line over Bridle's API. Each subcommand parses its arguments, calls
 //! `bridle_app`, and prints the result as a table or as `--json` (protocol types).
 
+mod analysis;
+mod compliance;
 mod output;
 
 use std::path::{Path, PathBuf};
@@ -75,6 +77,23 @@ enum Command {
         /// Export the inventory as it was right after this snapshot.
         #[arg(long, value_name = "ID")]
         snapshot: Option<i64>,
+        /// With `--format opengraph`: evaluation time (RFC 3339; default: now). Grants and
+        /// credentials expired at this time are not edges.
+        #[arg(long, value_name = "RFC3339")]
+        at: Option<String>,
+    },
+    /// Write a synthetic estate (deterministic: the same scale and seed give the same bytes).
+    #[command(
+        after_help = "Examples:\n  bridle gen --scale small --seed 1 -o small.json\n  bridle gen --scale large -o large.json && bridle --db large.db import large.json"
+    )]
+    Gen {
+        #[arg(long, value_enum, default_value = "small")]
+        scale: analysis::ScaleArg,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write here instead of standard output.
+        #[arg(short, long, value_name = "FILE")]
+        output: Option<PathBuf>,
     },
     /// List the current entities of one kind.
     #[command(after_help = "Examples:\n  bridle ls agents\n  bridle ls grants --json")]
@@ -195,6 +214,15 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// Run the automated checks: findings (pass, fail, unknown) with evidence and framework items.
+    Check(compliance::CheckArgs),
+    /// The control library and its crosswalk to NIST AI RMF, OWASP ASI, OWASP NHI and MAESTRO.
+    Controls(compliance::ControlsArgs),
+    /// Per framework item: the mapped controls and their findings' status.
+    Coverage(compliance::CoverageArgs),
+    /// The risk register: ls, show, suggest, add, update, accept, close, comment.
+    #[command(subcommand)]
+    Risk(compliance::RiskCommand),
 }
 
 /// `--at` and `--json`, shared by every analysis.
@@ -228,6 +256,8 @@ enum AuditCommand {
 enum ExportFormat {
     /// estate/v1 JSON, canonical (sorted, one entity per line).
     Estate,
+    /// BloodHound CE OpenGraph JSON of the privilege graph at `--at`.
+    Opengraph,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -309,9 +339,29 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             import(&paths, &file, source.as_deref(), json).await
         }
         Command::Export {
+            format: ExportFormat::Opengraph,
+            output,
+            snapshot,
+            at,
+        } => analysis::export_opengraph(&paths, output, snapshot, at.as_deref()).await,
+        Command::Export {
+            format: ExportFormat::Estate,
+            at: Some(_),
+            ..
+        } => bail!(ApiError {
+            code: ErrorCode::InvalidInput,
+            message: "--at applies to --format opengraph only: an estate export has no evaluation time".to_owned(),
+        }),
+        Command::Gen {
+            scale,
+            seed,
+            output,
+        } => analysis::generate(scale, seed, output.as_deref()).await,
+        Command::Export {
             format: ExportFormat::Estate,
             output,
             snapshot,
+            at: None,
         } => {
             match output {
                 Some(path) => {
@@ -451,6 +501,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             output::overview(&overview, json)?;
             Ok(ExitCode::SUCCESS)
         }
+        Command::Check(args) => compliance::check(&paths, args).await,
+        Command::Controls(args) => compliance::controls(args),
+        Command::Coverage(args) => compliance::coverage(&paths, args).await,
+        Command::Risk(command) => compliance::risk(&paths, command).await,
     }
 }
 

@@ -5,9 +5,12 @@
 //! HTTP, Tauri or the wire format of the UI; every analysis takes the evaluation time as an
 //! argument so that its result is reproducible.
 
+pub mod compliance;
 pub mod estate;
 pub mod graph;
 pub mod model;
+pub mod risk;
+pub mod synthetic;
 pub mod time;
 
 pub use model::*;

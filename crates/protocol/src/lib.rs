@@ -4,6 +4,9 @@
 //! Architecture invariant: plain serde data, no behaviour, and it builds for `wasm32`. Only the
 //! `app` crate converts domain types into these.
 
+pub mod compliance;
+pub mod console;
+
 use std::fmt;
 
 use chrono::{DateTime, Utc};

@@ -9,10 +9,12 @@
 mod audit;
 mod database;
 mod inventory;
+mod risk;
 
 pub use audit::{Actor, AuditEntry, AuditKey, AuditVerification};
 pub use database::Store;
 pub use inventory::{ImportSummary, SnapshotRecord, SourceNamespace, Stored};
+pub use risk::{NewRisk, RiskChange, RiskEvent};
 
 use std::path::PathBuf;
 

@@ -1,0 +1,524 @@
+//! What the desktop console asks for beyond the CLI's commands: one generic, paged, filtered and
+//! sorted table per kind, global search over ids and names, and imports named by a path.
+//!
+//! The tables are built from the same protocol rows `list` returns, so the console and
+//! `bridle ls --json` can never disagree about what exists.
+
+use std::cmp::Ordering;
+use std::collections::BTreeMap;
+use std::path::Path;
+
+use bridle_core::EntityKind;
+use bridle_core::time::Timestamp;
+use bridle_protocol as protocol;
+use bridle_protocol::console::{
+    Column, Facet, FacetValue, ImportRequest, InventoryKind, InventoryPage, InventoryQuery,
+    SearchQuery, SearchResults, TableRow,
+};
+use bridle_store::Actor;
+
+use crate::error::ApiError;
+use crate::{Bridle, PreparedImport};
+
+/// The most rows one page may hold; the UI asks for far fewer.
+const MAX_PAGE: u64 = 1_000;
+
+impl Bridle {
+    /// One page of a kind's table: rows matching `search` (any cell, case-insensitive) and every
+    /// column filter, sorted by one column (then by id), with value counts for the filterable
+    /// columns.
+    pub async fn inventory_page(&self, query: &InventoryQuery) -> Result<InventoryPage, ApiError> {
+        let list = self.list(entity_kind(query.kind)).await?;
+        let (columns, facet_columns, rows) = table(&list);
+        let facets = facets(&columns, facet_columns, &rows);
+        let total = rows.len() as u64;
+
+        let needle = query.search.trim().to_lowercase();
+        let filters: Vec<(usize, &str)> = query
+            .filters
+            .iter()
+            .filter_map(|f| {
+                let index = columns.iter().position(|c| c.key == f.column)?;
+                Some((index, f.value.as_str()))
+            })
+            .collect();
+        let mut matched: Vec<TableRow> = rows
+            .into_iter()
+            .filter(|row| filters.iter().all(|&(i, value)| row.cells[i] == value))
+            .filter(|row| {
+                needle.is_empty()
+                    || row
+                        .cells
+                        .iter()
+                        .any(|cell| cell.to_lowercase().contains(&needle))
+            })
+            .collect();
+
+        let sort = query
+            .sort
+            .as_deref()
+            .and_then(|key| columns.iter().position(|c| c.key == key))
+            .unwrap_or(0);
+        matched.sort_by(|a, b| {
+            let order = compare_cells(&a.cells[sort], &b.cells[sort]).then_with(|| a.id.cmp(&b.id));
+            if query.descending {
+                order.reverse()
+            } else {
+                order
+            }
+        });
+
+        let count = matched.len() as u64;
+        let offset = query.offset.min(count);
+        let limit = query.limit.clamp(1, MAX_PAGE);
+        let page = matched
+            .into_iter()
+            .skip(offset as usize)
+            .take(limit as usize)
+            .collect();
+        Ok(InventoryPage {
+            kind: query.kind,
+            columns,
+            rows: page,
+            total,
+            matched: count,
+            offset,
+            facets,
+        })
+    }
+
+    /// Entities whose id or name contains `text` (case-insensitive), best matches first.
+    pub async fn search(&self, query: &SearchQuery) -> Result<SearchResults, ApiError> {
+        let needle = query.text.trim().to_lowercase();
+        if needle.is_empty() {
+            return Ok(SearchResults {
+                hits: Vec::new(),
+                matched: 0,
+            });
+        }
+        let mut scored: Vec<(u8, protocol::EntityRef)> = Vec::new();
+        for kind in InventoryKind::ALL {
+            for entity in refs(&self.list(entity_kind(kind)).await?) {
+                let id = entity.id.to_lowercase();
+                let name = entity.name.as_deref().map(str::to_lowercase);
+                let rank = if id == needle || name.as_deref() == Some(needle.as_str()) {
+                    0
+                } else if id.starts_with(&needle)
+                    || id.split(':').nth(1).is_some_and(|s| s.starts_with(&needle))
+                    || name.as_deref().is_some_and(|n| n.starts_with(&needle))
+                {
+                    1
+                } else if id.contains(&needle)
+                    || name.as_deref().is_some_and(|n| n.contains(&needle))
+                {
+                    2
+                } else {
+                    continue;
+                };
+                scored.push((rank, entity));
+            }
+        }
+        scored.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
+        let matched = scored.len() as u64;
+        let hits = scored
+            .into_iter()
+            .take(query.limit.clamp(1, MAX_PAGE) as usize)
+            .map(|(_, entity)| entity)
+            .collect();
+        Ok(SearchResults { hits, matched })
+    }
+
+    /// Reads, validates and imports the file a request names (see [`Bridle::import`]).
+    pub async fn import_request(
+        &self,
+        request: &ImportRequest,
+        at: Timestamp,
+        actor: &Actor,
+    ) -> Result<protocol::ImportOutcome, ApiError> {
+        let source = crate::source_name(
+            request
+                .source
+                .as_deref()
+                .map(str::trim)
+                .filter(|s| !s.is_empty()),
+        )?;
+        let prepared = PreparedImport::read_file(Path::new(request.path.trim()))?;
+        self.import(prepared, &source, at, actor).await
+    }
+}
+
+fn entity_kind(kind: InventoryKind) -> EntityKind {
+    match kind {
+        InventoryKind::Agents => EntityKind::Agent,
+        InventoryKind::Identities => EntityKind::Identity,
+        InventoryKind::Credentials => EntityKind::Credential,
+        InventoryKind::Resources => EntityKind::Resource,
+        InventoryKind::Tools => EntityKind::Tool,
+        InventoryKind::Grants => EntityKind::Grant,
+    }
+}
+
+/// Empty cells sort last whichever the direction of the rest.
+fn compare_cells(a: &str, b: &str) -> Ordering {
+    match (a.is_empty(), b.is_empty()) {
+        (true, false) => Ordering::Greater,
+        (false, true) => Ordering::Less,
+        _ => a.to_lowercase().cmp(&b.to_lowercase()),
+    }
+}
+
+fn refs(list: &protocol::EntityList) -> Vec<protocol::EntityRef> {
+    let entity = |id: &str, kind: &str, name: Option<&str>| protocol::EntityRef {
+        id: id.to_owned(),
+        kind: kind.to_owned(),
+        name: name.map(str::to_owned),
+    };
+    match list {
+        protocol::EntityList::Agents(rows) => rows
+            .iter()
+            .map(|r| entity(&r.id, "agent", Some(&r.name)))
+            .collect(),
+        protocol::EntityList::Identities(rows) => rows
+            .iter()
+            .map(|r| entity(&r.id, "identity", Some(&r.name)))
+            .collect(),
+        protocol::EntityList::Credentials(rows) => rows
+            .iter()
+            .map(|r| entity(&r.id, "credential", None))
+            .collect(),
+        protocol::EntityList::Resources(rows) => rows
+            .iter()
+            .map(|r| entity(&r.id, "resource", Some(&r.name)))
+            .collect(),
+        protocol::EntityList::Tools(rows) => rows
+            .iter()
+            .map(|r| entity(&r.id, "tool", Some(&r.name)))
+            .collect(),
+        protocol::EntityList::Grants(rows) => {
+            rows.iter().map(|r| entity(&r.id, "grant", None)).collect()
+        }
+    }
+}
+
+fn time(t: Option<Timestamp>) -> String {
+    t.map(|t| t.format("%Y-%m-%d %H:%M").to_string())
+        .unwrap_or_default()
+}
+
+fn text(s: &Option<String>) -> String {
+    s.clone().unwrap_or_default()
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes" } else { "no" }.to_owned()
+}
+
+/// Columns, the keys of the filterable ones, and one row of cells per entity.
+fn table(list: &protocol::EntityList) -> (Vec<Column>, &'static [&'static str], Vec<TableRow>) {
+    fn columns(spec: &[(&str, &str)]) -> Vec<Column> {
+        spec.iter()
+            .map(|(key, label)| Column {
+                key: (*key).to_owned(),
+                label: (*label).to_owned(),
+            })
+            .collect()
+    }
+    fn rows<T>(items: &[T], cells: impl Fn(&T) -> (String, Vec<String>)) -> Vec<TableRow> {
+        items
+            .iter()
+            .map(|item| {
+                let (id, cells) = cells(item);
+                TableRow { id, cells }
+            })
+            .collect()
+    }
+    match list {
+        protocol::EntityList::Agents(items) => (
+            columns(&[
+                ("id", "ID"),
+                ("name", "Name"),
+                ("owner", "Owner"),
+                ("environment", "Environment"),
+                ("autonomy", "Autonomy"),
+                ("runs_as", "Runs as"),
+                ("origin", "Source"),
+            ]),
+            &["environment", "autonomy", "origin"],
+            rows(items, |r| {
+                (
+                    r.id.clone(),
+                    vec![
+                        r.id.clone(),
+                        r.name.clone(),
+                        text(&r.owner),
+                        text(&r.environment),
+                        r.autonomy.clone(),
+                        r.runs_as.join(", "),
+                        r.provenance.origin.clone(),
+                    ],
+                )
+            }),
+        ),
+        protocol::EntityList::Identities(items) => (
+            columns(&[
+                ("id", "ID"),
+                ("kind", "Kind"),
+                ("name", "Name"),
+                ("owner", "Owner"),
+                ("provider", "Provider"),
+                ("origin", "Source"),
+            ]),
+            &["kind", "provider", "origin"],
+            rows(items, |r| {
+                (
+                    r.id.clone(),
+                    vec![
+                        r.id.clone(),
+                        r.kind.clone(),
+                        r.name.clone(),
+                        text(&r.owner),
+                        text(&r.provider),
+                        r.provenance.origin.clone(),
+                    ],
+                )
+            }),
+        ),
+        protocol::EntityList::Credentials(items) => (
+            columns(&[
+                ("id", "ID"),
+                ("identity", "Identity"),
+                ("kind", "Kind"),
+                ("issued_at", "Issued"),
+                ("expires_at", "Expires"),
+                ("last_rotated", "Rotated"),
+                ("last_used", "Last used"),
+                ("origin", "Source"),
+            ]),
+            &["kind", "origin"],
+            rows(items, |r| {
+                (
+                    r.id.clone(),
+                    vec![
+                        r.id.clone(),
+                        r.identity.clone(),
+                        r.kind.clone(),
+                        time(r.issued_at),
+                        time(r.expires_at),
+                        time(r.last_rotated),
+                        time(r.last_used),
+                        r.provenance.origin.clone(),
+                    ],
+                )
+            }),
+        ),
+        protocol::EntityList::Resources(items) => (
+            columns(&[
+                ("id", "ID"),
+                ("kind", "Kind"),
+                ("name", "Name"),
+                ("sensitivity", "Sensitivity"),
+                ("crown_jewel", "Crown jewel"),
+                ("environment", "Environment"),
+                ("origin", "Source"),
+            ]),
+            &[
+                "kind",
+                "sensitivity",
+                "crown_jewel",
+                "environment",
+                "origin",
+            ],
+            rows(items, |r| {
+                (
+                    r.id.clone(),
+                    vec![
+                        r.id.clone(),
+                        r.kind.clone(),
+                        r.name.clone(),
+                        r.sensitivity.clone(),
+                        yes_no(r.crown_jewel),
+                        text(&r.environment),
+                        r.provenance.origin.clone(),
+                    ],
+                )
+            }),
+        ),
+        protocol::EntityList::Tools(items) => (
+            columns(&[
+                ("id", "ID"),
+                ("name", "Name"),
+                ("server", "Server"),
+                ("runs_as", "Runs as"),
+                ("acts_on", "Acts on"),
+                ("origin", "Source"),
+            ]),
+            &["server", "origin"],
+            rows(items, |r| {
+                (
+                    r.id.clone(),
+                    vec![
+                        r.id.clone(),
+                        r.name.clone(),
+                        text(&r.server),
+                        text(&r.runs_as),
+                        r.acts_on
+                            .iter()
+                            .map(|a| format!("{} ({})", a.resource, a.actions.join(" ")))
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        r.provenance.origin.clone(),
+                    ],
+                )
+            }),
+        ),
+        protocol::EntityList::Grants(items) => (
+            columns(&[
+                ("id", "ID"),
+                ("subject", "Subject"),
+                ("target", "Target"),
+                ("actions", "Actions"),
+                ("standing", "Standing"),
+                ("expires_at", "Expires"),
+                ("origin", "Source"),
+            ]),
+            &["standing", "origin"],
+            rows(items, |r| {
+                (
+                    r.id.clone(),
+                    vec![
+                        r.id.clone(),
+                        r.subject.clone(),
+                        r.target.clone(),
+                        r.actions.join(" "),
+                        yes_no(r.standing),
+                        time(r.expires_at),
+                        r.provenance.origin.clone(),
+                    ],
+                )
+            }),
+        ),
+    }
+}
+
+/// Value counts of the filterable columns over every row (empty values included).
+fn facets(columns: &[Column], keys: &[&str], rows: &[TableRow]) -> Vec<Facet> {
+    keys.iter()
+        .filter_map(|key| {
+            let index = columns.iter().position(|c| c.key == *key)?;
+            let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
+            for row in rows {
+                *counts.entry(row.cells[index].as_str()).or_default() += 1;
+            }
+            Some(Facet {
+                column: (*key).to_owned(),
+                label: columns[index].label.clone(),
+                values: counts
+                    .into_iter()
+                    .map(|(value, count)| FacetValue {
+                        value: value.to_owned(),
+                        count,
+                    })
+                    .collect(),
+            })
+        })
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use bridle_protocol::console::ColumnFilter;
+
+    async fn demo() -> (tempfile::TempDir, Bridle) {
+        let dir = tempfile::tempdir().unwrap();
+        let bridle = Bridle::open(&dir.path().join("t.db"), &dir.path().join("audit.key"))
+            .await
+            .unwrap();
+        let prepared = PreparedImport::from_bytes(
+            "demo".into(),
+            crate::DEMO_ESTATE,
+            bridle_core::estate::Syntax::Json,
+        );
+        let actor = Actor {
+            user: "test".into(),
+            host: "test".into(),
+        };
+        bridle
+            .import(prepared, crate::DEMO_SOURCE, crate::now(), &actor)
+            .await
+            .unwrap();
+        (dir, bridle)
+    }
+
+    fn query(kind: InventoryKind) -> InventoryQuery {
+        InventoryQuery {
+            kind,
+            search: String::new(),
+            filters: Vec::new(),
+            sort: None,
+            descending: false,
+            offset: 0,
+            limit: 10,
+        }
+    }
+
+    #[tokio::test]
+    async fn pages_filters_and_sorts_agree_with_list() {
+        let (_dir, bridle) = demo().await;
+        let all = bridle.list(EntityKind::Grant).await.unwrap().len() as u64;
+        let page = bridle
+            .inventory_page(&query(InventoryKind::Grants))
+            .await
+            .unwrap();
+        assert_eq!(page.total, all);
+        assert_eq!(page.matched, all);
+        assert_eq!(page.rows.len() as u64, all.min(10));
+
+        let standing = page.facets.iter().find(|f| f.column == "standing").unwrap();
+        let yes = standing.values.iter().find(|v| v.value == "yes").unwrap();
+        let mut filtered = query(InventoryKind::Grants);
+        filtered.filters.push(ColumnFilter {
+            column: "standing".into(),
+            value: "yes".into(),
+        });
+        filtered.limit = 1_000;
+        let page = bridle.inventory_page(&filtered).await.unwrap();
+        assert_eq!(page.matched, yes.count);
+        assert!(page.rows.iter().all(|r| r.cells[4] == "yes"));
+
+        let mut sorted = query(InventoryKind::Agents);
+        sorted.sort = Some("name".into());
+        sorted.descending = true;
+        sorted.limit = 1_000;
+        let names: Vec<String> = bridle
+            .inventory_page(&sorted)
+            .await
+            .unwrap()
+            .rows
+            .into_iter()
+            .map(|r| r.cells[1].to_lowercase())
+            .collect();
+        let mut expected = names.clone();
+        expected.sort_by(|a, b| b.cmp(a));
+        assert_eq!(names, expected);
+    }
+
+    #[tokio::test]
+    async fn search_ranks_exact_ids_first() {
+        let (_dir, bridle) = demo().await;
+        let agents = bridle.list(EntityKind::Agent).await.unwrap();
+        let protocol::EntityList::Agents(agents) = agents else {
+            unreachable!()
+        };
+        let first = &agents[0];
+        let results = bridle
+            .search(&SearchQuery {
+                text: first.id.to_uppercase(),
+                limit: 5,
+            })
+            .await
+            .unwrap();
+        assert_eq!(results.hits[0].id, first.id);
+        assert_eq!(results.hits[0].kind, "agent");
+    }
+}

@@ -1,0 +1,147 @@
+//! `bridle-desktop`: the Tauri 2 window around the Leptos console.
+//!
+//! Architecture invariant: this is the only crate that depends on `tauri`. Each command is a
+//! one-to-three-line adapter over `bridle_app::Bridle` (one request in, one protocol type or
+//! `ApiError` out); no SQL, no graph code, no formatting here.
+
+mod commands;
+
+use std::path::PathBuf;
+use std::sync::Mutex;
+
+use anyhow::{Context, Result};
+use bridle_app::{Bridle, DataPaths, PreparedImport};
+use bridle_protocol::console::ConsoleInfo;
+use bridle_protocol::{ApiError, ImportOutcome};
+use clap::Parser;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "bridle-desktop",
+    version,
+    about = "Bridle's desktop console",
+    after_help = "Examples:\n  bridle-desktop\n  bridle-desktop --db team.db\n  bridle-desktop --demo"
+)]
+struct Args {
+    /// The inventory database (default: bridle.db in the platform data directory).
+    #[arg(long, env = "BRIDLE_DB", value_name = "PATH")]
+    db: Option<PathBuf>,
+
+    /// The key file that authenticates the audit log's anchor.
+    #[arg(long, env = "BRIDLE_AUDIT_KEY_FILE", value_name = "PATH", hide = true)]
+    audit_key: Option<PathBuf>,
+
+    /// Load the demo estate first (into demo.db in the data directory, or into --db), as
+    /// `bridle demo` does, and open that.
+    #[arg(long)]
+    demo: bool,
+}
+
+/// The inventory the window works on, opened once at start-up. When it could not be opened the
+/// error is kept, and every command answers with it, so the UI shows an error screen.
+pub struct Console {
+    bridle: Result<Bridle, ApiError>,
+    info: ConsoleInfo,
+}
+
+impl Console {
+    pub fn bridle(&self) -> Result<&Bridle, ApiError> {
+        self.bridle.as_ref().map_err(Clone::clone)
+    }
+}
+
+fn main() -> Result<()> {
+    let args = Args::parse();
+    let paths = DataPaths::resolve(None, args.audit_key.clone())?;
+    let database = match (&args.db, args.demo) {
+        (Some(db), _) => db.clone(),
+        (None, true) => paths.demo_database.clone(),
+        (None, false) => paths.database.clone(),
+    };
+    init_logging(&paths.log_file);
+    tracing::info!(database = %database.display(), "starting the console");
+
+    let bridle = tauri::async_runtime::block_on(open(&database, &paths.audit_key, args.demo));
+    if let Err(error) = &bridle {
+        tracing::error!(%error, "cannot open the inventory");
+    }
+    let console = Console {
+        info: ConsoleInfo {
+            database: database.display().to_string(),
+            log_file: paths.log_file.display().to_string(),
+            version: env!("CARGO_PKG_VERSION").to_owned(),
+        },
+        bridle,
+    };
+    let closing = console.bridle.as_ref().ok().cloned();
+
+    let app = tauri::Builder::default()
+        .plugin(tauri_plugin_dialog::init())
+        .manage(console)
+        .invoke_handler(tauri::generate_handler![
+            commands::console_info,
+            commands::overview,
+            commands::snapshots,
+            commands::inventory_page,
+            commands::entity,
+            commands::search,
+            commands::import_file,
+        ])
+        .build(tauri::generate_context!())
+        .context("cannot start the window")?;
+    app.run(move |_, event| {
+        if let tauri::RunEvent::Exit = event
+            && let Some(bridle) = closing.clone()
+            && let Err(error) = tauri::async_runtime::block_on(bridle.close())
+        {
+            tracing::warn!(%error, "closing the database");
+        }
+    });
+    Ok(())
+}
+
+/// Opens (creating if needed) the inventory; with `demo`, loads the demo estate into it first.
+async fn open(
+    database: &std::path::Path,
+    audit_key: &std::path::Path,
+    demo: bool,
+) -> Result<Bridle, ApiError> {
+    DataPaths::ensure_parent(database)?;
+    DataPaths::ensure_parent(audit_key)?;
+    let bridle = Bridle::open(database, audit_key).await?;
+    if demo {
+        let prepared = PreparedImport::from_bytes(
+            "demo estate".to_owned(),
+            bridle_app::DEMO_ESTATE,
+            bridle_core::estate::Syntax::Json,
+        );
+        let actor = bridle_app::current_actor();
+        let outcome = bridle
+            .import(prepared, bridle_app::DEMO_SOURCE, bridle_app::now(), &actor)
+            .await?;
+        if let ImportOutcome::Rejected { diagnostics } = outcome {
+            tracing::error!(?diagnostics, "the built-in demo estate was rejected");
+        }
+    }
+    Ok(bridle)
+}
+
+/// Logs go to the data directory's log file (`BRIDLE_LOG` sets the filter); a log that cannot
+/// be written must not keep the window from opening.
+fn init_logging(log_file: &std::path::Path) {
+    let _ = DataPaths::ensure_parent(log_file);
+    let Ok(file) = std::fs::OpenOptions::new()
+        .create(true)
+        .append(true)
+        .open(log_file)
+    else {
+        return;
+    };
+    let filter = tracing_subscriber::EnvFilter::try_from_env("BRIDLE_LOG")
+        .unwrap_or_else(|_| tracing_subscriber::EnvFilter::new("info"));
+    let _ = tracing_subscriber::fmt()
+        .with_env_filter(filter)
+        .with_ansi(false)
+        .with_writer(Mutex::new(file))
+        .try_init();
+}

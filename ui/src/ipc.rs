@@ -1,0 +1,119 @@
+//! The only bridge to the Tauri backend: one `invoke` binding (declared with `catch`, so a
+//! command error is a `Result`, never a panic) and one typed function per command.
+
+use bridle_protocol::console::{
+    ConsoleInfo, ImportRequest, InventoryPage, InventoryQuery, SearchQuery, SearchResults,
+};
+use bridle_protocol::{ApiError, EntityDetail, ErrorCode, ImportOutcome, Overview, Snapshot};
+use serde::Serialize;
+use serde::de::DeserializeOwned;
+use wasm_bindgen::prelude::*;
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = ["window", "__TAURI__", "core"], catch)]
+    async fn invoke(cmd: &str, args: JsValue) -> Result<JsValue, JsValue>;
+}
+
+fn internal(message: String) -> ApiError {
+    ApiError {
+        code: ErrorCode::Internal,
+        message,
+    }
+}
+
+async fn call<A: Serialize, T: DeserializeOwned>(command: &str, args: &A) -> Result<T, ApiError> {
+    let args = serde_wasm_bindgen::to_value(args)
+        .map_err(|e| internal(format!("cannot encode the request to `{command}`: {e}")))?;
+    match invoke(command, args).await {
+        Ok(value) => serde_wasm_bindgen::from_value(value)
+            .map_err(|e| internal(format!("cannot read the answer of `{command}`: {e}"))),
+        Err(error) => Err(serde_wasm_bindgen::from_value::<ApiError>(error.clone())
+            .unwrap_or_else(|_| {
+                internal(
+                    error
+                        .as_string()
+                        .unwrap_or_else(|| format!("`{command}` failed: {error:?}")),
+                )
+            })),
+    }
+}
+
+#[derive(Serialize)]
+struct NoArgs {}
+
+#[derive(Serialize)]
+struct Query<'a, T> {
+    query: &'a T,
+}
+
+pub async fn console_info() -> Result<ConsoleInfo, ApiError> {
+    call("console_info", &NoArgs {}).await
+}
+
+pub async fn overview() -> Result<Overview, ApiError> {
+    call("overview", &NoArgs {}).await
+}
+
+pub async fn snapshots() -> Result<Vec<Snapshot>, ApiError> {
+    call("snapshots", &NoArgs {}).await
+}
+
+pub async fn inventory_page(query: &InventoryQuery) -> Result<InventoryPage, ApiError> {
+    call("inventory_page", &Query { query }).await
+}
+
+pub async fn search(query: &SearchQuery) -> Result<SearchResults, ApiError> {
+    call("search", &Query { query }).await
+}
+
+pub async fn entity(id: &str) -> Result<EntityDetail, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        id: &'a str,
+    }
+    call("entity", &Args { id }).await
+}
+
+pub async fn import_file(request: &ImportRequest) -> Result<ImportOutcome, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        request: &'a ImportRequest,
+    }
+    call("import_file", &Args { request }).await
+}
+
+/// Asks the dialog plugin for an estate file; `None` when the user cancels.
+pub async fn pick_estate_file() -> Result<Option<String>, ApiError> {
+    #[derive(Serialize)]
+    struct Filter {
+        name: &'static str,
+        extensions: &'static [&'static str],
+    }
+    #[derive(Serialize)]
+    struct Options {
+        title: &'static str,
+        multiple: bool,
+        directory: bool,
+        filters: Vec<Filter>,
+    }
+    #[derive(Serialize)]
+    struct Args {
+        options: Options,
+    }
+    call(
+        "plugin:dialog|open",
+        &Args {
+            options: Options {
+                title: "Choose an estate file",
+                multiple: false,
+                directory: false,
+                filters: vec![Filter {
+                    name: "Estate files (JSON, YAML)",
+                    extensions: &["json", "yaml", "yml"],
+                }],
+            },
+        },
+    )
+    .await
+}

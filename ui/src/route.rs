@@ -1,0 +1,117 @@
+//! Hash routes (`#/inventory/agents`, `#/entity/<id>`): they survive a reload, work with the
+//! back button, and need no server. Later pages (graph, findings, risks, brokers, evidence) add a
+//! variant here and an entry in the navigation.
+
+use bridle_protocol::console::InventoryKind;
+use leptos::prelude::window;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Route {
+    Dashboard,
+    Inventory(InventoryKind),
+    Entity(String),
+    Import,
+    NotFound(String),
+}
+
+impl Route {
+    pub fn parse(hash: &str) -> Route {
+        let path = hash.trim_start_matches('#').trim_start_matches('/');
+        let (head, rest) = path.split_once('/').unwrap_or((path, ""));
+        match head {
+            "" | "dashboard" => Route::Dashboard,
+            "inventory" if rest.is_empty() => Route::Inventory(InventoryKind::Agents),
+            "inventory" => match InventoryKind::parse(rest) {
+                Some(kind) => Route::Inventory(kind),
+                None => Route::NotFound(path.to_owned()),
+            },
+            "entity" if !rest.is_empty() => Route::Entity(decode(rest)),
+            "import" => Route::Import,
+            _ => Route::NotFound(path.to_owned()),
+        }
+    }
+
+    pub fn href(&self) -> String {
+        match self {
+            Route::Dashboard => "#/".to_owned(),
+            Route::Inventory(kind) => format!("#/inventory/{}", kind.as_str()),
+            Route::Entity(id) => format!("#/entity/{}", encode(id)),
+            Route::Import => "#/import".to_owned(),
+            Route::NotFound(path) => format!("#/{path}"),
+        }
+    }
+}
+
+pub fn entity_href(id: &str) -> String {
+    Route::Entity(id.to_owned()).href()
+}
+
+/// The route the window shows now.
+pub fn current() -> Route {
+    Route::parse(&window().location().hash().unwrap_or_default())
+}
+
+/// Navigates; the `hashchange` listener updates the route signal.
+pub fn go(route: &Route) {
+    // Setting the hash cannot fail for a same-document fragment.
+    let _ = window().location().set_hash(&route.href());
+}
+
+/// Percent-encodes everything but unreserved characters, so ids with `/`, `#`, spaces or
+/// non-ASCII text survive the URL.
+pub fn encode(text: &str) -> String {
+    let mut out = String::with_capacity(text.len());
+    for byte in text.bytes() {
+        if byte.is_ascii_alphanumeric() || matches!(byte, b'-' | b'_' | b'.' | b'~' | b':') {
+            out.push(byte as char);
+        } else {
+            out.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    out
+}
+
+pub fn decode(text: &str) -> String {
+    let bytes = text.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        if bytes[i] == b'%'
+            && i + 2 < bytes.len()
+            && let Some(byte) = text
+                .get(i + 1..i + 3)
+                .and_then(|hex| u8::from_str_radix(hex, 16).ok())
+        {
+            out.push(byte);
+            i += 3;
+            continue;
+        }
+        out.push(bytes[i]);
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn routes_round_trip_awkward_ids() {
+        for id in [
+            "agent:support-bot",
+            "agent with spaces / and slashes",
+            "res:#général",
+            "agent:résumé-bot 🤖",
+            "100%",
+        ] {
+            let route = Route::Entity(id.to_owned());
+            assert_eq!(Route::parse(&route.href()), route, "{id}");
+        }
+        assert_eq!(
+            Route::parse("#/inventory/grants"),
+            Route::Inventory(InventoryKind::Grants)
+        );
+        assert_eq!(Route::parse(""), Route::Dashboard);
+    }
+}
