@@ -320,7 +320,8 @@ fn main() -> ExitCode {
 
 fn init_logging(verbose: u8) {
     let default = match verbose {
-        0 => "warn",
+        // sqlx reports slow statements at warn; a large inventory makes that noise, not news.
+        0 => "warn,sqlx=error",
         1 => "info",
         _ => "debug",
     };
@@ -350,7 +351,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             ..
         } => bail!(ApiError {
             code: ErrorCode::InvalidInput,
-            message: "--at applies to --format opengraph only: an estate export has no evaluation time".to_owned(),
+            message:
+                "--at applies to --format opengraph only: an estate export has no evaluation time"
+                    .to_owned(),
         }),
         Command::Gen {
             scale,
