@@ -19,10 +19,10 @@ mod risk;
 pub use import::source_name;
 pub use inventory::SnapshotCheck;
 
+pub use compliance::{catalog, controls, frameworks, parse_framework, parse_severity};
 pub use error::{ApiError, ErrorCode};
 pub use import::PreparedImport;
 pub use paths::DataPaths;
-pub use compliance::{catalog, controls, frameworks, parse_framework, parse_severity};
 pub use risk::parse_risk_id;
 
 use std::path::Path;
