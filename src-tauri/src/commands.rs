@@ -2,9 +2,10 @@
 //! `capabilities/default.json`). One request in, one protocol type or `ApiError` out.
 
 use bridle_protocol::console::{
-    ConsoleInfo, ImportRequest, InventoryPage, InventoryQuery, SearchQuery, SearchResults,
+    ConsoleInfo, EntityPage, ImportRequest, InventoryPage, InventoryQuery, SearchQuery,
+    SearchResults,
 };
-use bridle_protocol::{ApiError, EntityDetail, ImportOutcome, Overview, Snapshot};
+use bridle_protocol::{ApiError, ImportOutcome, Overview, Snapshot};
 use tauri::State;
 
 use crate::Console;
@@ -35,8 +36,8 @@ pub async fn inventory_page(
 }
 
 #[tauri::command]
-pub async fn entity(console: State<'_, Console>, id: String) -> Result<EntityDetail, ApiError> {
-    console.bridle()?.show(&id).await
+pub async fn entity(console: State<'_, Console>, id: String) -> Result<EntityPage, ApiError> {
+    console.bridle()?.entity_page(&id).await
 }
 
 #[tauri::command]

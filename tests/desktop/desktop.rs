@@ -351,6 +351,34 @@ async fn matched_rows(client: &Client, not: Option<u64>) -> u64 {
     .await
 }
 
+/// Each connection section's count on an entity page, by its heading.
+async fn connection_counts(client: &Client) -> BTreeMap<String, u64> {
+    let mut sections = BTreeMap::new();
+    for section in client.find_all(Locator::Css(".connection")).await.unwrap() {
+        let title = section.find(Locator::Css("h2 .title")).await.unwrap();
+        let count = section.find(Locator::Css("h2 .count")).await.unwrap();
+        sections.insert(
+            title.text().await.unwrap(),
+            number(&count.text().await.unwrap()),
+        );
+    }
+    sections
+}
+
+/// The console's URL fragment for an entity (ids are percent-encoded but for unreserved
+/// characters and `:`).
+fn entity_href(id: &str) -> String {
+    let mut href = String::from("#/entity/");
+    for byte in id.bytes() {
+        if byte.is_ascii_alphanumeric() || b"-_.~:".contains(&byte) {
+            href.push(byte as char);
+        } else {
+            href.push_str(&format!("%{byte:02X}"));
+        }
+    }
+    href
+}
+
 fn fixture(relative: &str) -> String {
     workspace_root()
         .join("tests/fixtures")
@@ -385,35 +413,61 @@ async fn the_console_shows_filters_searches_and_imports() {
     assert_eq!(matched_rows(&client, None).await, before["agents"]);
     screenshot(&client, "02-inventory-agents.png").await;
 
-    // An agent's page shows its details and the grants it holds.
-    let first = find(
-        &client,
-        "#inventory-table tbody tr:first-child td.id-cell a",
-    )
-    .await;
-    let agent_id = first.text().await.unwrap();
-    first.click().await.unwrap();
+    // An agent's page (the one whose identity holds the most grants) shows its details.
+    let held = |id: &str| grants.iter().filter(|g| g["subject"] == id).count();
     let agent = agents
         .iter()
-        .find(|a| a["id"] == agent_id.as_str())
-        .unwrap_or_else(|| panic!("the table's first agent `{agent_id}` is not in ls --json"));
+        .filter(|a| a["runs_as"][0].is_string())
+        .max_by_key(|a| held(a["runs_as"][0].as_str().unwrap()))
+        .expect("demo agents run as identities");
+    let agent_id = agent["id"].as_str().unwrap();
+    find(
+        &client,
+        &format!(
+            "#inventory-table td.id-cell a[href=\"{}\"]",
+            entity_href(agent_id)
+        ),
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
     let title = eventually("the entity page", || async {
         let title = client.find(Locator::Css("#entity-title")).await.ok()?;
         title.text().await.ok()
     })
     .await;
     assert_eq!(title, agent["name"].as_str().unwrap());
-    let held = grants
-        .iter()
-        .filter(|g| g["subject"] == agent_id.as_str())
-        .count();
-    let page = text(&client, ".entity-page").await;
-    assert!(
-        page.contains(&format!("Grants held\n{held}"))
-            || page.contains(&format!("Grants held {held}")),
-        "the entity page should count {held} grants held:\n{page}"
+    assert_eq!(
+        connection_counts(&client).await.get("Grants held").copied(),
+        Some(held(agent_id) as u64),
+        "grants held by {agent_id}"
     );
     screenshot(&client, "03-entity-agent.png").await;
+
+    // Its identity (a link on the agent's page) lists the grants it holds.
+    let identity = agent["runs_as"][0]
+        .as_str()
+        .expect("demo agents run as something");
+    find(
+        &client,
+        &format!(".fields a[href=\"{}\"]", entity_href(identity)),
+    )
+    .await
+    .click()
+    .await
+    .unwrap();
+    find(
+        &client,
+        &format!("[data-entity-id=\"{identity}\"] #entity-title"),
+    )
+    .await;
+    assert_eq!(
+        connection_counts(&client).await.get("Grants held").copied(),
+        Some(held(identity) as u64),
+        "grants held by {identity}"
+    );
+    screenshot(&client, "04-entity-identity.png").await;
 
     // Filtering the grants table by a value and by text.
     find(&client, "[data-testid=nav-grants]")
@@ -451,7 +505,7 @@ async fn the_console_shows_filters_searches_and_imports() {
         .await
         .unwrap();
     assert_eq!(matched_rows(&client, Some(standing)).await, expected);
-    screenshot(&client, "04-grants-filtered.png").await;
+    screenshot(&client, "05-grants-filtered.png").await;
 
     // Ctrl+K finds an agent by its id and opens it with the keyboard.
     let wanted = &agents[1];
@@ -467,15 +521,18 @@ async fn the_console_shows_filters_searches_and_imports() {
         .await
         .unwrap();
     eventually("a search hit", || async {
-        let hit = client
-            .find(Locator::Css(".palette-results li.selected .hit-id"))
+        let selected = client
+            .execute(
+                "const hit = document.querySelector('.palette-results li.selected .hit-id');\
+                 return hit ? hit.textContent : null;",
+                Vec::new(),
+            )
             .await
             .ok()?;
-        let id = hit.text().await.ok()?;
-        (id == wanted["id"].as_str().unwrap()).then_some(())
+        (selected.as_str()? == wanted["id"].as_str()?).then_some(())
     })
     .await;
-    screenshot(&client, "05-search.png").await;
+    screenshot(&client, "06-search.png").await;
     search
         .send_keys(&char::from(Key::Enter).to_string())
         .await
@@ -519,7 +576,7 @@ async fn the_console_shows_filters_searches_and_imports() {
             "`{expected}` should be listed among {locations:?}"
         );
     }
-    screenshot(&client, "06-import-rejected.png").await;
+    screenshot(&client, "07-import-rejected.png").await;
     assert_eq!(
         inventory.counts(),
         before,
@@ -538,7 +595,7 @@ async fn the_console_shows_filters_searches_and_imports() {
         .unwrap();
     find(&client, "#import-button").await.click().await.unwrap();
     find(&client, "[data-outcome=imported]").await;
-    screenshot(&client, "07-import-imported.png").await;
+    screenshot(&client, "08-import-imported.png").await;
     let after = inventory.counts();
     assert!(
         after["agents"] > before["agents"],
@@ -556,7 +613,7 @@ async fn the_console_shows_filters_searches_and_imports() {
     })
     .await;
     assert_ne!(shown, before);
-    screenshot(&client, "08-dashboard-after-import.png").await;
+    screenshot(&client, "09-dashboard-after-import.png").await;
 
     client.close().await.unwrap();
 }
@@ -579,7 +636,7 @@ async fn a_file_that_is_not_a_database_gets_an_error_screen() {
     assert_eq!(heading, "Bridle cannot open this inventory");
     let message = text(&client, "#startup-error .error-message").await;
     assert!(!message.is_empty());
-    screenshot(&client, "09-startup-error.png").await;
+    screenshot(&client, "10-startup-error.png").await;
     client.close().await.unwrap();
 
     assert_eq!(

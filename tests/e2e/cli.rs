@@ -75,7 +75,18 @@ fn show_lists_an_agents_grants() {
     run.ok();
     let detail = run.json();
     assert_eq!(detail["entity"]["id"], subject.as_str());
-    assert_eq!(detail["entity"]["kind"], "agent");
+    assert_eq!(detail["entity"]["type"], "agent");
+
+    // An identity has a `kind` of its own, which the entity's tag must not collide with.
+    let run = sandbox.bridle(&[
+        "show",
+        "spiffe://northwind.example/agents/support-bot",
+        "--json",
+    ]);
+    run.ok();
+    let identity = run.json();
+    assert_eq!(identity["entity"]["type"], "identity");
+    assert_eq!(identity["entity"]["kind"], "spiffe");
     let mut listed: Vec<&str> = detail["grants_out"]
         .as_array()
         .expect("grants_out is an array")

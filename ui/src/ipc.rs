@@ -2,9 +2,10 @@
 //! command error is a `Result`, never a panic) and one typed function per command.
 
 use bridle_protocol::console::{
-    ConsoleInfo, ImportRequest, InventoryPage, InventoryQuery, SearchQuery, SearchResults,
+    ConsoleInfo, EntityPage, ImportRequest, InventoryPage, InventoryQuery, SearchQuery,
+    SearchResults,
 };
-use bridle_protocol::{ApiError, EntityDetail, ErrorCode, ImportOutcome, Overview, Snapshot};
+use bridle_protocol::{ApiError, ErrorCode, ImportOutcome, Overview, Snapshot};
 use serde::Serialize;
 use serde::de::DeserializeOwned;
 use wasm_bindgen::prelude::*;
@@ -67,7 +68,7 @@ pub async fn search(query: &SearchQuery) -> Result<SearchResults, ApiError> {
     call("search", &Query { query }).await
 }
 
-pub async fn entity(id: &str) -> Result<EntityDetail, ApiError> {
+pub async fn entity(id: &str) -> Result<EntityPage, ApiError> {
     #[derive(Serialize)]
     struct Args<'a> {
         id: &'a str,

@@ -12,8 +12,8 @@ use bridle_core::EntityKind;
 use bridle_core::time::Timestamp;
 use bridle_protocol as protocol;
 use bridle_protocol::console::{
-    Column, Facet, FacetValue, ImportRequest, InventoryKind, InventoryPage, InventoryQuery,
-    SearchQuery, SearchResults, TableRow,
+    Column, EntityData, EntityPage, Facet, FacetValue, ImportRequest, InventoryKind, InventoryPage,
+    InventoryQuery, SearchQuery, SearchResults, TableRow,
 };
 use bridle_store::Actor;
 
@@ -126,6 +126,26 @@ impl Bridle {
             .map(|(_, entity)| entity)
             .collect();
         Ok(SearchResults { hits, matched })
+    }
+
+    /// [`Bridle::show`] in the console's shape (see [`EntityData`]).
+    pub async fn entity_page(&self, id: &str) -> Result<EntityPage, ApiError> {
+        let detail = self.show(id).await?;
+        Ok(EntityPage {
+            entity: match detail.entity {
+                protocol::Entity::Agent(row) => EntityData::Agent(row),
+                protocol::Entity::Identity(row) => EntityData::Identity(row),
+                protocol::Entity::Credential(row) => EntityData::Credential(row),
+                protocol::Entity::Resource(row) => EntityData::Resource(row),
+                protocol::Entity::Tool(row) => EntityData::Tool(row),
+                protocol::Entity::Grant(row) => EntityData::Grant(row),
+            },
+            grants_out: detail.grants_out,
+            grants_in: detail.grants_in,
+            credentials: detail.credentials,
+            tools: detail.tools,
+            referenced_by: detail.referenced_by,
+        })
     }
 
     /// Reads, validates and imports the file a request names (see [`Bridle::import`]).

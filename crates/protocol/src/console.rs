@@ -134,3 +134,29 @@ pub struct ConsoleInfo {
     pub log_file: String,
     pub version: String,
 }
+
+/// One entity of any kind, tagged from outside (`{"identity": {...}}`): unlike
+/// [`crate::Entity`], whose internal `kind` tag collides with the `kind` field of identities,
+/// credentials and resources, this reads back what it writes.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityData {
+    Agent(crate::AgentRow),
+    Identity(crate::IdentityRow),
+    Credential(crate::CredentialRow),
+    Resource(crate::ResourceRow),
+    Tool(crate::ToolRow),
+    Grant(crate::GrantRow),
+}
+
+/// An entity and everything directly connected to it, as the console's entity page shows it
+/// (the same content as [`crate::EntityDetail`]).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EntityPage {
+    pub entity: EntityData,
+    pub grants_out: Vec<crate::GrantRow>,
+    pub grants_in: Vec<crate::GrantRow>,
+    pub credentials: Vec<crate::CredentialRow>,
+    pub tools: Vec<crate::ToolRow>,
+    pub referenced_by: Vec<crate::Reference>,
+}

@@ -160,9 +160,10 @@ impl EntityList {
     }
 }
 
-/// One entity of any kind.
+/// One entity of any kind, tagged `"type"` (identities, credentials and resources have a `kind`
+/// field of their own).
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(tag = "kind", rename_all = "snake_case")]
+#[serde(tag = "type", rename_all = "snake_case")]
 pub enum Entity {
     Agent(AgentRow),
     Identity(IdentityRow),
@@ -432,6 +433,26 @@ pub struct PairShrunk {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn entities_with_a_kind_field_round_trip() {
+        let at: Timestamp = "2026-11-28T00:00:00Z".parse().unwrap();
+        let entity = Entity::Identity(IdentityRow {
+            id: "id:a".into(),
+            kind: "spiffe".into(),
+            name: "a".into(),
+            owner: None,
+            provider: None,
+            provenance: Provenance {
+                origin: "import".into(),
+                first_seen: at,
+                last_seen: at,
+            },
+        });
+        let json = serde_json::to_string(&entity).unwrap();
+        assert_eq!(json.matches("\"kind\"").count(), 1, "{json}");
+        assert_eq!(serde_json::from_str::<Entity>(&json).unwrap(), entity);
+    }
 
     #[test]
     fn errors_serialize_as_code_and_message() {

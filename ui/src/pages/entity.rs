@@ -1,8 +1,7 @@
 //! One entity and everything directly connected to it.
 
-use bridle_protocol::{
-    ApiError, CredentialRow, Entity, EntityDetail, GrantRow, Provenance, Reference, ToolRow,
-};
+use bridle_protocol::console::{EntityData as Entity, EntityPage as EntityDetail};
+use bridle_protocol::{ApiError, CredentialRow, GrantRow, Provenance, Reference, ToolRow};
 use leptos::prelude::*;
 use leptos::task::spawn_local;
 
@@ -172,7 +171,7 @@ fn Detail(detail: EntityDetail) -> impl IntoView {
     let show_id = name != id;
     let is_grant = matches!(detail.entity, Entity::Grant(_));
     view! {
-        <header class="page-header entity-header">
+        <header class="page-header entity-header" data-entity-id=id.clone()>
             <div>
                 <div class="entity-kind">
                     <KindBadge kind=kind />
@@ -219,7 +218,7 @@ fn Section(title: &'static str, count: usize, children: Children) -> impl IntoVi
     view! {
         <div class="card connection">
             <h2>
-                {title}
+                <span class="title">{title}</span>
                 <span class="count">{number(count as u64)}</span>
             </h2>
             {children()}
