@@ -228,7 +228,8 @@ fn install_tools() -> Result<()> {
         // Without --locked: its own lockfile asks for a webpki-roots the registry lacks.
         cargo(&["install", "wasm-bindgen-cli", "--version", &wanted])?;
     }
-    if tool_version("tauri-driver").as_deref() != Some(TAURI_DRIVER_VERSION) {
+    // tauri-driver has no --version: ask cargo what it installed.
+    if installed_crate_version("tauri-driver").as_deref() != Some(TAURI_DRIVER_VERSION) {
         cargo(&[
             "install",
             "tauri-driver",
@@ -258,6 +259,27 @@ fn tool_version(tool: &str) -> Option<String> {
     let out = Command::new(tool).arg("--version").output().ok()?;
     let text = String::from_utf8_lossy(&out.stdout);
     text.split_whitespace().nth(1).map(str::to_owned)
+}
+
+/// The version of a binary crate `cargo install` put on this machine (`tauri-driver v2.1.0:`).
+fn installed_crate_version(name: &str) -> Option<String> {
+    let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+    let out = Command::new(cargo)
+        .args(["install", "--list"])
+        .output()
+        .ok()?;
+    let prefix = format!("{name} v");
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(&prefix).map(|rest| {
+                rest.trim_end_matches(':')
+                    .split_whitespace()
+                    .next()
+                    .unwrap_or("")
+                    .to_owned()
+            })
+        })
 }
 
 /// The version of `package` that Cargo.lock pins.
