@@ -40,6 +40,8 @@ macro_rules! vocabulary {
     };
 }
 
+pub(crate) use vocabulary;
+
 vocabulary!(
     /// What kind of principal an identity is.
     IdentityKind {

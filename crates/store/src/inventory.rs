@@ -14,6 +14,7 @@ use sqlx::sqlite::{Sqlite, SqliteRow};
 use sqlx::{QueryBuilder, Row, SqliteConnection};
 
 use crate::audit::{Actor, NewEntry};
+use crate::transaction::WriteTransaction;
 use crate::{Result, Store, StoreError};
 
 /// Marks SQL assembled from this module's own table and column constants (never from input) as
@@ -548,46 +549,6 @@ fn snapshot_from_row(row: &SqliteRow) -> Result<SnapshotRecord> {
         changed: count("changed")?,
         removed: count("removed")?,
     })
-}
-
-/// An open `BEGIN IMMEDIATE` transaction: it takes the write lock up front, so two writers
-/// queue on the busy timeout instead of failing on a lock upgrade. Rolled back unless committed.
-struct WriteTransaction {
-    conn: Option<sqlx::pool::PoolConnection<Sqlite>>,
-}
-
-impl WriteTransaction {
-    async fn begin(store: &Store) -> Result<WriteTransaction> {
-        let mut conn = store.pool.acquire().await?;
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-        Ok(WriteTransaction { conn: Some(conn) })
-    }
-
-    fn conn(&mut self) -> &mut SqliteConnection {
-        self.conn.as_mut().expect("transaction is open")
-    }
-
-    async fn commit(mut self) -> Result<()> {
-        let mut conn = self.conn.take().expect("transaction is open");
-        sqlx::query("COMMIT").execute(&mut *conn).await?;
-        Ok(())
-    }
-
-    async fn rollback(mut self) -> Result<()> {
-        let mut conn = self.conn.take().expect("transaction is open");
-        sqlx::query("ROLLBACK").execute(&mut *conn).await?;
-        Ok(())
-    }
-}
-
-impl Drop for WriteTransaction {
-    fn drop(&mut self) {
-        // Dropped on an error path before commit or rollback: the connection must not go back to
-        // the pool inside a transaction, so it is detached and closed instead.
-        if let Some(conn) = self.conn.take() {
-            drop(conn.detach());
-        }
-    }
 }
 
 /// What the caller decides once the other sources' ids are known: go on, or stop with reasons.

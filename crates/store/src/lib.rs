@@ -10,6 +10,7 @@ mod audit;
 mod database;
 mod inventory;
 mod risk;
+mod transaction;
 
 pub use audit::{Actor, AuditEntry, AuditKey, AuditVerification};
 pub use database::Store;

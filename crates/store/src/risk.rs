@@ -3,10 +3,11 @@
 
 use bridle_core::risk::{Acceptance, Risk, RiskStatus, Treatment};
 use bridle_core::time::{Timestamp, format_utc, parse_utc};
-use sqlx::sqlite::{Sqlite, SqliteRow};
+use sqlx::sqlite::SqliteRow;
 use sqlx::{Row, SqliteConnection};
 
 use crate::audit::{Actor, NewEntry};
+use crate::transaction::WriteTransaction;
 use crate::{Result, Store, StoreError};
 
 /// What a new risk states; the store fills in id, status and times.
@@ -56,40 +57,6 @@ pub struct RiskEvent {
     /// JSON with the particulars.
     pub detail: String,
     pub audit_seq: i64,
-}
-
-/// An open `BEGIN IMMEDIATE` transaction, rolled back (by closing the connection) unless
-/// committed.
-struct Write {
-    conn: Option<sqlx::pool::PoolConnection<Sqlite>>,
-}
-
-impl Write {
-    async fn begin(store: &Store) -> Result<Write> {
-        let mut conn = store.pool.acquire().await?;
-        sqlx::query("BEGIN IMMEDIATE").execute(&mut *conn).await?;
-        Ok(Write { conn: Some(conn) })
-    }
-
-    fn conn(&mut self) -> &mut SqliteConnection {
-        self.conn.as_mut().expect("transaction is open")
-    }
-
-    async fn commit(mut self) -> Result<()> {
-        let mut conn = self.conn.take().expect("transaction is open");
-        sqlx::query("COMMIT").execute(&mut *conn).await?;
-        Ok(())
-    }
-}
-
-impl Drop for Write {
-    fn drop(&mut self) {
-        // Dropped before commit (an error path): never return a connection inside a
-        // transaction to the pool; closing it rolls the transaction back.
-        if let Some(conn) = self.conn.take() {
-            drop(conn.detach());
-        }
-    }
 }
 
 fn json_list(list: &[String]) -> String {
@@ -250,7 +217,7 @@ impl Store {
 
     /// Records a new open risk (history and audit entry in the same transaction).
     pub async fn add_risk(&self, new: &NewRisk, at: Timestamp, actor: &Actor) -> Result<Risk> {
-        let mut tx = Write::begin(self).await?;
+        let mut tx = WriteTransaction::begin(self).await?;
         let now = format_utc(&at);
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO risks (title, description, categories, likelihood, impact, \
@@ -395,7 +362,7 @@ impl Store {
         action: &'static str,
         change: impl FnOnce(&mut Risk) -> serde_json::Value,
     ) -> Result<Option<Risk>> {
-        let mut tx = Write::begin(self).await?;
+        let mut tx = WriteTransaction::begin(self).await?;
         let Some(mut risk) = load(tx.conn(), id).await? else {
             return Ok(None);
         };
@@ -409,7 +376,7 @@ impl Store {
 
     async fn record(
         &self,
-        tx: &mut Write,
+        tx: &mut WriteTransaction,
         id: i64,
         action: &'static str,
         detail: serde_json::Value,

@@ -8,35 +8,10 @@
 use std::fmt;
 
 use crate::compliance::{Finding, Severity, Status, check_info, framework_items};
+use crate::model::vocabulary;
 use crate::time::Timestamp;
 
-macro_rules! words {
-    ($(#[$meta:meta])* $name:ident { $($variant:ident => $word:literal),+ $(,)? }) => {
-        $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash)]
-        pub enum $name { $($variant),+ }
-
-        impl $name {
-            pub const ALL: &'static [$name] = &[$($name::$variant),+];
-
-            pub fn as_str(self) -> &'static str {
-                match self { $($name::$variant => $word),+ }
-            }
-
-            pub fn parse(word: &str) -> Option<Self> {
-                match word { $($word => Some($name::$variant),)+ _ => None }
-            }
-        }
-
-        impl fmt::Display for $name {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-words!(
+vocabulary!(
     /// What is done about a risk.
     Treatment {
         Mitigate => "mitigate",
@@ -46,7 +21,7 @@ words!(
     }
 );
 
-words!(
+vocabulary!(
     /// The stored state of a risk. [`Risk::status_at`] gives the effective one.
     RiskStatus {
         Open => "open",
@@ -55,7 +30,7 @@ words!(
     }
 );
 
-words!(
+vocabulary!(
     /// A band of the 5×5 matrix: 1–4 low, 5–9 medium, 10–16 high, 20–25 critical.
     Level {
         Low => "low",
