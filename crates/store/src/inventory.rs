@@ -64,7 +64,7 @@ pub struct SourceNamespace {
 }
 
 /// One entity type's mapping to its table.
-trait Table: Sized + CanonicalEntity {
+trait Table: Sized + Send + 'static + CanonicalEntity {
     const TABLE: &'static str;
     /// The data columns after the common ones (id, origin, valid_from, valid_to, first_seen,
     /// content_digest).
@@ -72,44 +72,131 @@ trait Table: Sized + CanonicalEntity {
 
     fn id(&self) -> &str;
     fn bind_columns(&self, row: &mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>);
-    fn from_row(row: &SqliteRow) -> Result<Self>;
+    fn from_row(row: &mut impl Cells) -> Result<Self>;
 }
 
-fn corrupt(table: &'static str, row: &SqliteRow, reason: impl Into<String>) -> StoreError {
+/// One stored row's cells by column name: either a sqlx row or a row of a JSON-aggregated chunk
+/// (see [`load`]), so each table's decoding is written once for both.
+trait Cells {
+    /// The row's entity id, for error messages.
+    fn id(&self) -> String;
+    /// A TEXT cell; `None` for NULL. May move the value out: read each cell once.
+    fn text(&mut self, table: &'static str, name: &str) -> Result<Option<String>>;
+    /// An INTEGER 0/1 cell.
+    fn flag(&mut self, table: &'static str, name: &str) -> Result<bool>;
+
+    fn required(&mut self, table: &'static str, name: &str) -> Result<String> {
+        self.text(table, name)?
+            .ok_or_else(|| corrupt(table, self.id(), format!("{name} is missing")))
+    }
+}
+
+impl Cells for SqliteRow {
+    fn id(&self) -> String {
+        self.try_get::<String, _>("id").unwrap_or_default()
+    }
+
+    fn text(&mut self, _table: &'static str, name: &str) -> Result<Option<String>> {
+        Ok(self.try_get(name)?)
+    }
+
+    fn flag(&mut self, _table: &'static str, name: &str) -> Result<bool> {
+        Ok(self.try_get(name)?)
+    }
+}
+
+/// A row of a chunk aggregated by SQLite's `json_array`, cells in `columns` order.
+struct JsonCells<'a> {
+    columns: &'a [&'static str],
+    values: Vec<serde_json::Value>,
+}
+
+impl JsonCells<'_> {
+    fn cell(&mut self, table: &'static str, name: &str) -> Result<serde_json::Value> {
+        let position = self.columns.iter().position(|c| *c == name);
+        match position.and_then(|i| self.values.get_mut(i)) {
+            // The id stays for error messages about later cells.
+            Some(value) if name == "id" => Ok(value.clone()),
+            Some(value) => Ok(value.take()),
+            None => Err(corrupt(
+                table,
+                self.id(),
+                format!("column {name} was not read"),
+            )),
+        }
+    }
+}
+
+impl Cells for JsonCells<'_> {
+    fn id(&self) -> String {
+        let position = self.columns.iter().position(|c| *c == "id");
+        position
+            .and_then(|i| self.values.get(i))
+            .and_then(serde_json::Value::as_str)
+            .unwrap_or_default()
+            .to_owned()
+    }
+
+    fn text(&mut self, table: &'static str, name: &str) -> Result<Option<String>> {
+        match self.cell(table, name)? {
+            serde_json::Value::Null => Ok(None),
+            serde_json::Value::String(text) => Ok(Some(text)),
+            other => Err(corrupt(
+                table,
+                self.id(),
+                format!("{name}: expected text, found {other}"),
+            )),
+        }
+    }
+
+    fn flag(&mut self, table: &'static str, name: &str) -> Result<bool> {
+        match self.cell(table, name)?.as_i64() {
+            Some(0) => Ok(false),
+            Some(1) => Ok(true),
+            _ => Err(corrupt(
+                table,
+                self.id(),
+                format!("{name}: expected 0 or 1"),
+            )),
+        }
+    }
+}
+
+fn corrupt(table: &'static str, id: String, reason: impl Into<String>) -> StoreError {
     StoreError::Corrupt {
         table,
-        id: row.try_get::<String, _>("id").unwrap_or_default(),
+        id,
         reason: reason.into(),
     }
 }
 
-fn time_column(table: &'static str, row: &SqliteRow, name: &str) -> Result<Option<Timestamp>> {
-    let text: Option<String> = row.try_get(name)?;
-    text.map(|t| parse_utc(&t).map_err(|reason| corrupt(table, row, reason)))
+fn time_column(table: &'static str, row: &mut impl Cells, name: &str) -> Result<Option<Timestamp>> {
+    row.text(table, name)?
+        .map(|t| parse_utc(&t).map_err(|reason| corrupt(table, row.id(), reason)))
         .transpose()
 }
 
-fn json_list(table: &'static str, row: &SqliteRow, name: &str) -> Result<Vec<String>> {
-    let text: String = row.try_get(name)?;
-    serde_json::from_str(&text).map_err(|e| corrupt(table, row, format!("{name}: {e}")))
+fn json_list(table: &'static str, row: &mut impl Cells, name: &str) -> Result<Vec<String>> {
+    let text = row.required(table, name)?;
+    serde_json::from_str(&text).map_err(|e| corrupt(table, row.id(), format!("{name}: {e}")))
 }
 
 fn word<T>(
     table: &'static str,
-    row: &SqliteRow,
+    row: &mut impl Cells,
     name: &str,
     parse: fn(&str) -> Option<T>,
 ) -> Result<T> {
-    let text: String = row.try_get(name)?;
-    parse(&text).ok_or_else(|| corrupt(table, row, format!("{name}: unknown value `{text}`")))
+    let text = row.required(table, name)?;
+    parse(&text).ok_or_else(|| corrupt(table, row.id(), format!("{name}: unknown value `{text}`")))
 }
 
-fn actions_column(table: &'static str, row: &SqliteRow, name: &str) -> Result<ActionSet> {
-    let text: String = row.try_get(name)?;
+fn actions_column(table: &'static str, row: &mut impl Cells, name: &str) -> Result<ActionSet> {
+    let text = row.required(table, name)?;
     text.split(',')
         .map(|w| {
             bridle_core::Action::parse(w)
-                .ok_or_else(|| corrupt(table, row, format!("unknown action `{w}`")))
+                .ok_or_else(|| corrupt(table, row.id(), format!("unknown action `{w}`")))
         })
         .collect()
 }
@@ -135,14 +222,14 @@ impl Table for Agent {
             .push_bind(list_text(&self.runs_as));
     }
 
-    fn from_row(row: &SqliteRow) -> Result<Self> {
+    fn from_row(row: &mut impl Cells) -> Result<Self> {
         Ok(Agent {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            owner: row.try_get("owner")?,
-            environment: row.try_get("environment")?,
-            autonomy: word(Self::TABLE, row, "autonomy", Autonomy::parse)?,
-            runs_as: json_list(Self::TABLE, row, "runs_as")?,
+            id: row.required(Self::TABLE, "id")?,
+            name: row.required(Self::TABLE, "name")?,
+            owner: row.text(Self::TABLE, "owner")?,
+            environment: row.text(Self::TABLE, "environment")?,
+            autonomy: word(Self::TABLE, &mut *row, "autonomy", Autonomy::parse)?,
+            runs_as: json_list(Self::TABLE, &mut *row, "runs_as")?,
         })
     }
 }
@@ -162,13 +249,13 @@ impl Table for Identity {
             .push_bind(self.provider.clone());
     }
 
-    fn from_row(row: &SqliteRow) -> Result<Self> {
+    fn from_row(row: &mut impl Cells) -> Result<Self> {
         Ok(Identity {
-            id: row.try_get("id")?,
-            kind: word(Self::TABLE, row, "kind", IdentityKind::parse)?,
-            name: row.try_get("name")?,
-            owner: row.try_get("owner")?,
-            provider: row.try_get("provider")?,
+            id: row.required(Self::TABLE, "id")?,
+            kind: word(Self::TABLE, &mut *row, "kind", IdentityKind::parse)?,
+            name: row.required(Self::TABLE, "name")?,
+            owner: row.text(Self::TABLE, "owner")?,
+            provider: row.text(Self::TABLE, "provider")?,
         })
     }
 }
@@ -199,16 +286,16 @@ impl Table for Credential {
             .push_bind(self.fingerprint.clone());
     }
 
-    fn from_row(row: &SqliteRow) -> Result<Self> {
+    fn from_row(row: &mut impl Cells) -> Result<Self> {
         Ok(Credential {
-            id: row.try_get("id")?,
-            identity: row.try_get("identity")?,
-            kind: word(Self::TABLE, row, "kind", CredentialKind::parse)?,
-            issued_at: time_column(Self::TABLE, row, "issued_at")?,
-            expires_at: time_column(Self::TABLE, row, "expires_at")?,
-            last_rotated: time_column(Self::TABLE, row, "last_rotated")?,
-            last_used: time_column(Self::TABLE, row, "last_used")?,
-            fingerprint: row.try_get("fingerprint")?,
+            id: row.required(Self::TABLE, "id")?,
+            identity: row.required(Self::TABLE, "identity")?,
+            kind: word(Self::TABLE, &mut *row, "kind", CredentialKind::parse)?,
+            issued_at: time_column(Self::TABLE, &mut *row, "issued_at")?,
+            expires_at: time_column(Self::TABLE, &mut *row, "expires_at")?,
+            last_rotated: time_column(Self::TABLE, &mut *row, "last_rotated")?,
+            last_used: time_column(Self::TABLE, &mut *row, "last_used")?,
+            fingerprint: row.text(Self::TABLE, "fingerprint")?,
         })
     }
 }
@@ -239,16 +326,16 @@ impl Table for Resource {
             .push_bind(list_text(&self.runs_as));
     }
 
-    fn from_row(row: &SqliteRow) -> Result<Self> {
+    fn from_row(row: &mut impl Cells) -> Result<Self> {
         Ok(Resource {
-            id: row.try_get("id")?,
-            kind: word(Self::TABLE, row, "kind", ResourceKind::parse)?,
-            name: row.try_get("name")?,
-            sensitivity: word(Self::TABLE, row, "sensitivity", Sensitivity::parse)?,
-            crown_jewel: row.try_get("crown_jewel")?,
-            environment: row.try_get("environment")?,
-            holds_credentials: json_list(Self::TABLE, row, "holds_credentials")?,
-            runs_as: json_list(Self::TABLE, row, "runs_as")?,
+            id: row.required(Self::TABLE, "id")?,
+            kind: word(Self::TABLE, &mut *row, "kind", ResourceKind::parse)?,
+            name: row.required(Self::TABLE, "name")?,
+            sensitivity: word(Self::TABLE, &mut *row, "sensitivity", Sensitivity::parse)?,
+            crown_jewel: row.flag(Self::TABLE, "crown_jewel")?,
+            environment: row.text(Self::TABLE, "environment")?,
+            holds_credentials: json_list(Self::TABLE, &mut *row, "holds_credentials")?,
+            runs_as: json_list(Self::TABLE, &mut *row, "runs_as")?,
         })
     }
 }
@@ -287,18 +374,19 @@ impl Table for Tool {
             .push_bind(serde_json::to_string(&acts_on).expect("tool actions serialize"));
     }
 
-    fn from_row(row: &SqliteRow) -> Result<Self> {
-        let text: String = row.try_get("acts_on")?;
+    fn from_row(row: &mut impl Cells) -> Result<Self> {
+        let text = row.required(Self::TABLE, "acts_on")?;
         let stored: Vec<StoredToolAction> = serde_json::from_str(&text)
-            .map_err(|e| corrupt(Self::TABLE, row, format!("acts_on: {e}")))?;
+            .map_err(|e| corrupt(Self::TABLE, row.id(), format!("acts_on: {e}")))?;
         let mut acts_on = Vec::with_capacity(stored.len());
         for entry in stored {
             let actions = entry
                 .actions
                 .iter()
                 .map(|w| {
-                    bridle_core::Action::parse(w)
-                        .ok_or_else(|| corrupt(Self::TABLE, row, format!("unknown action `{w}`")))
+                    bridle_core::Action::parse(w).ok_or_else(|| {
+                        corrupt(Self::TABLE, row.id(), format!("unknown action `{w}`"))
+                    })
                 })
                 .collect::<Result<ActionSet>>()?;
             acts_on.push(ToolAction {
@@ -307,10 +395,10 @@ impl Table for Tool {
             });
         }
         Ok(Tool {
-            id: row.try_get("id")?,
-            name: row.try_get("name")?,
-            server: row.try_get("server")?,
-            runs_as: row.try_get("runs_as")?,
+            id: row.required(Self::TABLE, "id")?,
+            name: row.required(Self::TABLE, "name")?,
+            server: row.text(Self::TABLE, "server")?,
+            runs_as: row.text(Self::TABLE, "runs_as")?,
             acts_on,
         })
     }
@@ -342,16 +430,16 @@ impl Table for Grant {
             .push_bind(self.source.clone());
     }
 
-    fn from_row(row: &SqliteRow) -> Result<Self> {
+    fn from_row(row: &mut impl Cells) -> Result<Self> {
         Ok(Grant {
-            id: row.try_get("id")?,
-            subject: row.try_get("subject")?,
-            target: row.try_get("target")?,
-            actions: actions_column(Self::TABLE, row, "actions")?,
-            standing: row.try_get("standing")?,
-            expires_at: time_column(Self::TABLE, row, "expires_at")?,
-            conditions: row.try_get("conditions")?,
-            source: row.try_get("source")?,
+            id: row.required(Self::TABLE, "id")?,
+            subject: row.required(Self::TABLE, "subject")?,
+            target: row.required(Self::TABLE, "target")?,
+            actions: actions_column(Self::TABLE, &mut *row, "actions")?,
+            standing: row.flag(Self::TABLE, "standing")?,
+            expires_at: time_column(Self::TABLE, &mut *row, "expires_at")?,
+            conditions: row.text(Self::TABLE, "conditions")?,
+            source: row.text(Self::TABLE, "source")?,
         })
     }
 }
@@ -464,27 +552,81 @@ async fn replace_source<T: Table>(
     Ok(change)
 }
 
+/// A decoding task's result; a panic inside it is re-raised here, as if it had run inline.
+fn joined<T>(outcome: std::result::Result<Result<T>, tokio::task::JoinError>) -> Result<T> {
+    match outcome {
+        Ok(result) => result,
+        Err(error) => std::panic::resume_unwind(error.into_panic()),
+    }
+}
+
+/// Decodes one chunk of [`load`]: a JSON array of `[row_id, cells in columns order...]` arrays.
+fn decode_chunk<T: Table>(columns: &[&'static str], chunk: &str, after: i64) -> Result<Vec<T>> {
+    let rows: Vec<Vec<serde_json::Value>> = serde_json::from_str(chunk).map_err(|e| {
+        corrupt(
+            T::TABLE,
+            String::new(),
+            format!("rows after row_id {after}: {e}"),
+        )
+    })?;
+    let mut entities = Vec::with_capacity(rows.len());
+    for mut values in rows {
+        // Drop the leading row_id: the cells then line up with `columns`.
+        values.remove(0);
+        entities.push(T::from_row(&mut JsonCells { columns, values })?);
+    }
+    Ok(entities)
+}
+
+/// Rows per JSON-aggregated chunk in [`load`]: a few MiB of text each.
+pub(crate) const LOAD_CHUNK_ROWS: i64 = 32_768;
+
 async fn load<T: Table>(conn: &mut SqliteConnection, as_of: AsOf) -> Result<Vec<T>> {
-    // A sequential scan of the table and a sort in memory beat walking an index in id order and
-    // fetching each row from wherever it lies (about 4x on a million grants).
-    // Only the entity's own columns: every extra column is decoded and copied per row.
-    let columns = std::iter::once("id")
+    // SQLite builds each chunk of rows as one JSON text (`json_group_array(json_array(..))`) and
+    // serde_json splits it: one value crosses sqlx per chunk instead of one row with a dozen
+    // decoded cells per entity, which made loading a million grants take seconds. Chunks follow
+    // the rowid (a table scan in storage order) so no index is walked and memory stays bounded.
+    let columns: Vec<&'static str> = std::iter::once("id")
         .chain(T::COLUMNS.iter().copied())
-        .collect::<Vec<_>>()
-        .join(", ");
+        .collect();
+    let column_list = columns.join(", ");
     let sql = format!(
-        "SELECT {columns} FROM {} NOT INDEXED WHERE {}",
+        "SELECT json_group_array(json_array(row_id, {column_list})), max(row_id) \
+         FROM (SELECT row_id, {column_list} FROM {} NOT INDEXED \
+               WHERE ({}) AND row_id > ?2 ORDER BY row_id LIMIT {LOAD_CHUNK_ROWS})",
         T::TABLE,
         as_of.filter()
     );
-    let mut query = sqlx::query(trusted_sql(sql));
-    if let AsOf::Snapshot(id) = as_of {
-        query = query.bind(id);
-    }
-    let mut rows = query.fetch(&mut *conn);
+    let snapshot = match as_of {
+        AsOf::Current => None,
+        AsOf::Snapshot(id) => Some(id),
+    };
+    // Decoding a chunk costs about twice what SQLite spends building it, so chunks are decoded
+    // on blocking threads, at most `in_flight` at a time, while the next one is fetched.
+    let in_flight = std::thread::available_parallelism().map_or(2, usize::from);
+    let columns = std::sync::Arc::new(columns);
+    let mut decoding = std::collections::VecDeque::new();
     let mut entities = Vec::new();
-    while let Some(row) = rows.try_next().await? {
-        entities.push(T::from_row(&row)?);
+    let mut after: i64 = 0;
+    loop {
+        let (chunk, last): (String, Option<i64>) = sqlx::query_as(trusted_sql(sql.clone()))
+            .bind(snapshot)
+            .bind(after)
+            .fetch_one(&mut *conn)
+            .await?;
+        let Some(last) = last else { break };
+        let columns = std::sync::Arc::clone(&columns);
+        decoding.push_back(tokio::task::spawn_blocking(move || {
+            decode_chunk::<T>(&columns, &chunk, after)
+        }));
+        if decoding.len() >= in_flight {
+            let done = decoding.pop_front().expect("a chunk is decoding");
+            entities.append(&mut joined(done.await)?);
+        }
+        after = last;
+    }
+    for done in decoding {
+        entities.append(&mut joined(done.await)?);
     }
     // Ids are unique within a table, so the unstable sort is deterministic.
     entities.sort_unstable_by(|a, b| a.id().cmp(b.id()));
@@ -758,11 +900,12 @@ impl Store {
         let mut stored = Vec::new();
         while let Some(row) = rows.try_next().await? {
             let origin: String = row.try_get("origin")?;
-            let first_seen = time_column(T::TABLE, &row, "first_seen")?
-                .ok_or_else(|| corrupt(T::TABLE, &row, "first_seen is missing"))?;
+            let mut row = row;
+            let first_seen = time_column(T::TABLE, &mut row, "first_seen")?
+                .ok_or_else(|| corrupt(T::TABLE, row.id(), "first_seen is missing"))?;
             let last_seen = last_seen.get(&origin).copied().unwrap_or(first_seen);
             stored.push(Stored {
-                entity: T::from_row(&row)?,
+                entity: T::from_row(&mut row)?,
                 origin,
                 first_seen,
                 last_seen,
