@@ -26,6 +26,50 @@ fn trusted_sql(text: String) -> sqlx::AssertSqlSafe<String> {
 /// SQLite accepts up to 32766 bound parameters per statement; stay well below.
 const MAX_BINDS: usize = 30_000;
 
+/// Rows per `INSERT … FROM json_each(?)` statement: a few MiB of JSON each.
+const INSERT_CHUNK_ROWS: usize = 16_384;
+
+/// Rows being written, as the JSON array of arrays that the insert's `json_each` unpacks.
+#[derive(Default)]
+struct JsonRow {
+    text: Vec<u8>,
+    first_cell: bool,
+}
+
+impl JsonRow {
+    fn clear(&mut self) {
+        self.text.clear();
+        self.text.push(b'[');
+    }
+
+    fn begin(&mut self) {
+        if self.text.len() > 1 {
+            self.text.push(b',');
+        }
+        self.text.push(b'[');
+        self.first_cell = true;
+    }
+
+    /// One cell: text, NULL (`None`), an integer, or a flag (true/false arrive as 1/0).
+    fn cell(&mut self, value: impl serde::Serialize) {
+        if !self.first_cell {
+            self.text.push(b',');
+        }
+        self.first_cell = false;
+        serde_json::to_writer(&mut self.text, &value)
+            .expect("strings, numbers, options and flags serialize");
+    }
+
+    fn end(&mut self) {
+        self.text.push(b']');
+    }
+
+    fn finish(&mut self) -> &str {
+        self.text.push(b']');
+        std::str::from_utf8(&self.text).expect("serde_json writes UTF-8")
+    }
+}
+
 /// An entity as stored, with its provenance.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Stored<T> {
@@ -71,7 +115,8 @@ trait Table: Sized + Send + 'static + CanonicalEntity {
     const COLUMNS: &'static [&'static str];
 
     fn id(&self) -> &str;
-    fn bind_columns(&self, row: &mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>);
+    /// Appends the data cells (in `COLUMNS` order) to a row being written.
+    fn write_cells(&self, row: &mut JsonRow);
     fn from_row(row: &mut impl Cells) -> Result<Self>;
 }
 
@@ -214,12 +259,12 @@ impl Table for Agent {
         &self.id
     }
 
-    fn bind_columns(&self, row: &mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>) {
-        row.push_bind(self.name.clone())
-            .push_bind(self.owner.clone())
-            .push_bind(self.environment.clone())
-            .push_bind(self.autonomy.as_str())
-            .push_bind(list_text(&self.runs_as));
+    fn write_cells(&self, row: &mut JsonRow) {
+        row.cell(&self.name);
+        row.cell(&self.owner);
+        row.cell(&self.environment);
+        row.cell(self.autonomy.as_str());
+        row.cell(list_text(&self.runs_as));
     }
 
     fn from_row(row: &mut impl Cells) -> Result<Self> {
@@ -242,11 +287,11 @@ impl Table for Identity {
         &self.id
     }
 
-    fn bind_columns(&self, row: &mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>) {
-        row.push_bind(self.kind.as_str())
-            .push_bind(self.name.clone())
-            .push_bind(self.owner.clone())
-            .push_bind(self.provider.clone());
+    fn write_cells(&self, row: &mut JsonRow) {
+        row.cell(self.kind.as_str());
+        row.cell(&self.name);
+        row.cell(&self.owner);
+        row.cell(&self.provider);
     }
 
     fn from_row(row: &mut impl Cells) -> Result<Self> {
@@ -276,14 +321,14 @@ impl Table for Credential {
         &self.id
     }
 
-    fn bind_columns(&self, row: &mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>) {
-        row.push_bind(self.identity.clone())
-            .push_bind(self.kind.as_str())
-            .push_bind(self.issued_at.as_ref().map(format_utc))
-            .push_bind(self.expires_at.as_ref().map(format_utc))
-            .push_bind(self.last_rotated.as_ref().map(format_utc))
-            .push_bind(self.last_used.as_ref().map(format_utc))
-            .push_bind(self.fingerprint.clone());
+    fn write_cells(&self, row: &mut JsonRow) {
+        row.cell(&self.identity);
+        row.cell(self.kind.as_str());
+        row.cell(self.issued_at.as_ref().map(format_utc));
+        row.cell(self.expires_at.as_ref().map(format_utc));
+        row.cell(self.last_rotated.as_ref().map(format_utc));
+        row.cell(self.last_used.as_ref().map(format_utc));
+        row.cell(&self.fingerprint);
     }
 
     fn from_row(row: &mut impl Cells) -> Result<Self> {
@@ -316,14 +361,14 @@ impl Table for Resource {
         &self.id
     }
 
-    fn bind_columns(&self, row: &mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>) {
-        row.push_bind(self.kind.as_str())
-            .push_bind(self.name.clone())
-            .push_bind(self.sensitivity.as_str())
-            .push_bind(self.crown_jewel)
-            .push_bind(self.environment.clone())
-            .push_bind(list_text(&self.holds_credentials))
-            .push_bind(list_text(&self.runs_as));
+    fn write_cells(&self, row: &mut JsonRow) {
+        row.cell(self.kind.as_str());
+        row.cell(&self.name);
+        row.cell(self.sensitivity.as_str());
+        row.cell(self.crown_jewel);
+        row.cell(&self.environment);
+        row.cell(list_text(&self.holds_credentials));
+        row.cell(list_text(&self.runs_as));
     }
 
     fn from_row(row: &mut impl Cells) -> Result<Self> {
@@ -354,7 +399,7 @@ impl Table for Tool {
         &self.id
     }
 
-    fn bind_columns(&self, row: &mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>) {
+    fn write_cells(&self, row: &mut JsonRow) {
         let acts_on: Vec<StoredToolAction> = self
             .acts_on
             .iter()
@@ -368,10 +413,10 @@ impl Table for Tool {
                     .collect(),
             })
             .collect();
-        row.push_bind(self.name.clone())
-            .push_bind(self.server.clone())
-            .push_bind(self.runs_as.clone())
-            .push_bind(serde_json::to_string(&acts_on).expect("tool actions serialize"));
+        row.cell(&self.name);
+        row.cell(&self.server);
+        row.cell(&self.runs_as);
+        row.cell(serde_json::to_string(&acts_on).expect("tool actions serialize"));
     }
 
     fn from_row(row: &mut impl Cells) -> Result<Self> {
@@ -420,14 +465,14 @@ impl Table for Grant {
         &self.id
     }
 
-    fn bind_columns(&self, row: &mut sqlx::query_builder::Separated<'_, Sqlite, &'static str>) {
-        row.push_bind(self.subject.clone())
-            .push_bind(self.target.clone())
-            .push_bind(self.actions.to_string())
-            .push_bind(self.standing)
-            .push_bind(self.expires_at.as_ref().map(format_utc))
-            .push_bind(self.conditions.clone())
-            .push_bind(self.source.clone());
+    fn write_cells(&self, row: &mut JsonRow) {
+        row.cell(&self.subject);
+        row.cell(&self.target);
+        row.cell(self.actions.to_string());
+        row.cell(self.standing);
+        row.cell(self.expires_at.as_ref().map(format_utc));
+        row.cell(&self.conditions);
+        row.cell(&self.source);
     }
 
     fn from_row(row: &mut impl Cells) -> Result<Self> {
@@ -528,26 +573,44 @@ async fn replace_source<T: Table>(
         query.build().execute(&mut *conn).await?;
     }
 
-    let columns_per_row = 6 + T::COLUMNS.len();
-    let rows_per_statement = MAX_BINDS / columns_per_row;
-    let column_list = ["id", "origin", "valid_from", "first_seen", "content_digest"]
+    // Rows go to SQLite as one JSON text per chunk, unpacked by `json_each` in one cached
+    // statement: binding a dozen values per row and preparing a fresh 30,000-parameter
+    // statement per chunk cost more than the writes themselves.
+    let common = ["id", "origin", "valid_from", "first_seen", "content_digest"];
+    let column_list = common
         .iter()
         .chain(T::COLUMNS)
         .copied()
         .collect::<Vec<_>>()
         .join(", ");
-    for chunk in to_insert.chunks(rows_per_statement) {
-        let mut query =
-            QueryBuilder::<Sqlite>::new(format!("INSERT INTO {} ({column_list}) ", T::TABLE));
-        query.push_values(chunk, |mut row, (entity, digest, first_seen)| {
-            row.push_bind(entity.id().to_owned())
-                .push_bind(origin.to_owned())
-                .push_bind(snapshot)
-                .push_bind(first_seen.clone())
-                .push_bind(digest.to_vec());
-            entity.bind_columns(&mut row);
-        });
-        query.build().execute(&mut *conn).await?;
+    let cells = (0..common.len() + T::COLUMNS.len())
+        .map(|i| match common.get(i) {
+            Some(&"content_digest") => format!("unhex(value ->> {i})"),
+            _ => format!("value ->> {i}"),
+        })
+        .collect::<Vec<_>>()
+        .join(", ");
+    let insert = format!(
+        "INSERT INTO {} ({column_list}) SELECT {cells} FROM json_each(?)",
+        T::TABLE
+    );
+    let mut rows = JsonRow::default();
+    for chunk in to_insert.chunks(INSERT_CHUNK_ROWS) {
+        rows.clear();
+        for (entity, digest, first_seen) in chunk {
+            rows.begin();
+            rows.cell(entity.id());
+            rows.cell(origin);
+            rows.cell(snapshot);
+            rows.cell(first_seen);
+            rows.cell(hex::encode(digest));
+            entity.write_cells(&mut rows);
+            rows.end();
+        }
+        sqlx::query(trusted_sql(insert.clone()))
+            .bind(rows.finish())
+            .execute(&mut *conn)
+            .await?;
     }
     Ok(change)
 }
