@@ -218,6 +218,17 @@ async fn loads_cross_chunk_boundaries_and_keep_awkward_text() {
         });
     }
     first.grants.sort_by(|a, b| a.id.cmp(&b.id));
+    let indexes = || async {
+        sqlx::query_scalar::<_, String>(
+            "SELECT sql FROM sqlite_master WHERE type = 'index' AND tbl_name = 'grants' ORDER BY name",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap()
+    };
+    let declared = indexes().await;
+    assert_eq!(declared.len(), 5, "{declared:?}");
+    // More than BULK_ROWS new grants in an empty table: the indexes are rebuilt after the insert.
     store
         .import(
             "import",
@@ -231,6 +242,7 @@ async fn loads_cross_chunk_boundaries_and_keep_awkward_text() {
         .unwrap()
         .unwrap();
     assert_eq!(store.current_estate().await.unwrap(), first);
+    assert_eq!(indexes().await, declared);
 
     // Change every tenth grant: the second snapshot's rows interleave with the first's.
     let mut second = first.clone();
