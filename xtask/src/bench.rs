@@ -342,14 +342,14 @@ fn render(rows: &[Row], notes: &[String]) -> String {
     );
     let _ = writeln!(
         out,
-        "| estate | import | import RSS | graph build (load + build) | query RSS | all-agent blast radius | one reach: query (+ owned paths) | one paths | chokepoints |"
+        "| estate | import | import RSS | graph build (load + build) | query RSS | all-agent blast radius | one reach: query (+ owned paths) | one paths | chokepoints | all checks |"
     );
-    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|");
+    let _ = writeln!(out, "|---|---|---|---|---|---|---|---|---|---|");
     for row in rows {
         let (i, q) = (&row.import, &row.query);
         let _ = writeln!(
             out,
-            "| {} | {:.1} s | {:.0} MiB | {:.2} s ({:.2} + {:.2}) | {:.0} MiB | {:.0} ms ({} agents x {} jewels) | {:.1} ms ({:.1} ms; {} targets, {} path ids) | {:.1} ms | {:.0} ms |",
+            "| {} | {:.1} s | {:.0} MiB | {:.2} s ({:.2} + {:.2}) | {:.0} MiB | {:.0} ms ({} agents x {} jewels) | {:.1} ms ({:.1} ms; {} targets, {} path ids) | {:.1} ms | {:.0} ms | {:.0} ms ({} findings) |",
             row.label,
             f(&i["import_ms"]) / 1e3,
             f(&i["peak_rss_kib"]) / 1024.0,
@@ -366,6 +366,8 @@ fn render(rows: &[Row], notes: &[String]) -> String {
             q["reach_path_ids"],
             f(&q["paths_ms"]),
             f(&q["chokepoints_ms"]),
+            f(&q["checks_ms"]),
+            q["findings"],
         );
     }
     if rows.iter().any(|r| r.networkx.is_some()) {

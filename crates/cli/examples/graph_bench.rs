@@ -109,6 +109,17 @@ async fn query(db: &Path, audit_key: &Path, at: &str, sample: &[String]) -> Resu
     let graph = PrivilegeGraph::build(&estate, at);
     let build_only_ms = millis(built);
     let build_ms = millis(start);
+    // Every automated check (20 checks, one finding per check and subject) on the same graph.
+    let start = Instant::now();
+    let findings = bridle_core::compliance::evaluate(
+        &estate,
+        &graph,
+        at,
+        &bridle_core::compliance::Limits::default(),
+    );
+    let checks_ms = millis(start);
+    let findings_count = findings.len();
+    drop(findings);
     drop(estate);
     bridle.close().await?;
 
@@ -176,6 +187,8 @@ async fn query(db: &Path, audit_key: &Path, at: &str, sample: &[String]) -> Resu
         "paths_found": paths.paths.len(),
         "chokepoints_ms": chokepoints_ms,
         "chokepoints_total_pairs": chokepoints.total_pairs,
+        "checks_ms": checks_ms,
+        "findings": findings_count,
         "peak_rss_kib": peak_rss_kib(),
         "sample_jewels": sample_jewels,
     }))

@@ -9,7 +9,7 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt;
 
-use crate::graph::{PrivilegeGraph, Reach};
+use crate::graph::{PrivilegeGraph, ReachTree, TreeReached};
 use crate::model::{
     Action, ActionSet, Agent, Autonomy, Credential, Estate, Grant, Identity, IdentityKind,
     Resource, ResourceKind, Sensitivity,
@@ -281,9 +281,13 @@ pub fn evaluate(
     limits: &Limits,
 ) -> Vec<Finding> {
     let index = Index::new(estate, graph, at);
+    let mut reach_found = reach_checks(&index);
     let mut findings = Vec::new();
     for check in CHECKS {
-        let mut found = run(check, &index, limits);
+        let mut found = match reach_found.remove(check.id) {
+            Some(found) => found,
+            None => run(check, &index, limits),
+        };
         found.sort_by(|a, b| a.subject.cmp(&b.subject));
         findings.extend(found);
     }
@@ -303,11 +307,11 @@ struct Index<'a> {
     grants_of_subject: HashMap<&'a str, Vec<&'a Grant>>,
     /// Credential id → the resources holding it (sorted).
     holders: BTreeMap<&'a str, Vec<&'a Resource>>,
-    /// Agent id → everything it reaches.
-    reach: HashMap<&'a str, Reach>,
+    credentials: HashMap<&'a str, &'a Credential>,
     graph: &'a PrivilegeGraph,
-    /// Identity id → whether it reaches a crown jewel or restricted resource, and which.
-    strong: std::cell::RefCell<HashMap<String, Vec<String>>>,
+    /// Agent, identity or credential id → the nearest crown jewel or restricted resource it
+    /// reaches, and in how many hops (one backward search for the whole estate).
+    strong: HashMap<String, (String, u32)>,
 }
 
 impl<'a> Index<'a> {
@@ -349,11 +353,6 @@ impl<'a> Index<'a> {
         for list in holders.values_mut() {
             list.sort_by(|a, b| a.id.cmp(&b.id));
         }
-        let reach = estate
-            .agents
-            .iter()
-            .filter_map(|a| graph.reach(&a.id).ok().map(|r| (a.id.as_str(), r)))
-            .collect();
         Index {
             estate,
             at,
@@ -371,9 +370,19 @@ impl<'a> Index<'a> {
             agents_of_identity,
             grants_of_subject,
             holders,
-            reach,
+            credentials: estate
+                .credentials
+                .iter()
+                .map(|c| (c.id.as_str(), c))
+                .collect(),
             graph,
-            strong: Default::default(),
+            strong: graph.nearest_of(
+                estate
+                    .resources
+                    .iter()
+                    .filter(|r| r.crown_jewel || r.sensitivity == Sensitivity::Restricted)
+                    .map(|r| r.id.as_str()),
+            ),
         }
     }
 
@@ -392,33 +401,6 @@ impl<'a> Index<'a> {
         self.identities
             .get(identity)
             .is_some_and(|i| i.kind == IdentityKind::Human)
-    }
-
-    /// The crown jewels and restricted resources `identity` reaches (sorted), computed once.
-    fn strong_targets(&self, identity: &str) -> Vec<String> {
-        if let Some(found) = self.strong.borrow().get(identity) {
-            return found.clone();
-        }
-        let found: Vec<String> = self
-            .graph
-            .reach(identity)
-            .map(|reach| {
-                reach
-                    .reachable
-                    .iter()
-                    .filter(|r| {
-                        self.resources.get(r.target.as_str()).is_some_and(|res| {
-                            res.crown_jewel || res.sensitivity == Sensitivity::Restricted
-                        })
-                    })
-                    .map(|r| r.target.clone())
-                    .collect()
-            })
-            .unwrap_or_default();
-        self.strong
-            .borrow_mut()
-            .insert(identity.to_owned(), found.clone());
-        found
     }
 }
 
@@ -593,44 +575,6 @@ fn run(check: &CheckInfo, ix: &Index<'_>, limits: &Limits) -> Vec<Finding> {
                     .with_entities(humans)
                 }
                 .with_entities(agents.iter().map(|a| a.id.clone()))
-            })
-            .collect(),
-
-        "agent-impersonates-human" => estate
-            .agents
-            .iter()
-            .map(|a| {
-                let reached: Vec<&crate::graph::Reached> = ix
-                    .reach
-                    .get(a.id.as_str())
-                    .into_iter()
-                    .flat_map(|r| r.reachable.iter())
-                    // Running as a person is reported by `agent-workload-identity`.
-                    .filter(|r| ix.is_human(&r.target) && !a.runs_as.contains(&r.target))
-                    .collect();
-                if reached.is_empty() {
-                    b.finding(&a.id, Status::Pass, "reaches no human identity", vec![])
-                } else {
-                    let mut f = b.finding(
-                        &a.id,
-                        Status::Fail,
-                        format!("can act as {} person(s)", reached.len()),
-                        reached
-                            .iter()
-                            .map(|r| {
-                                format!(
-                                    "reaches {} in {} hop(s): {}",
-                                    r.target,
-                                    r.hops,
-                                    r.path.join(" > ")
-                                )
-                            })
-                            .collect(),
-                    )
-                    .with_entities(reached.iter().map(|r| r.target.clone()));
-                    f.paths = reached.iter().map(|r| r.path.clone()).collect();
-                    f
-                }
             })
             .collect(),
 
@@ -864,74 +808,6 @@ fn run(check: &CheckInfo, ix: &Index<'_>, limits: &Limits) -> Vec<Finding> {
             .iter()
             .filter(|a| a.autonomy != Autonomy::Autonomous)
             .map(|a| approval_gated(&b, ix, a))
-            .collect(),
-
-        "crown-jewel-reach" => estate
-            .agents
-            .iter()
-            .map(|a| {
-                let reach = ix.reach.get(a.id.as_str());
-                let jewels: Vec<&crate::graph::Reached> = reach
-                    .into_iter()
-                    .flat_map(|r| r.reachable.iter())
-                    .filter(|r| {
-                        ix.resources
-                            .get(r.target.as_str())
-                            .is_some_and(|res| res.crown_jewel)
-                    })
-                    .collect();
-                if jewels.is_empty() {
-                    let resources = reach
-                        .into_iter()
-                        .flat_map(|r| r.reachable.iter())
-                        .filter(|r| ix.resources.contains_key(r.target.as_str()))
-                        .count();
-                    b.finding(
-                        &a.id,
-                        Status::Pass,
-                        "reaches no crown jewel",
-                        vec![format!("reaches {resources} resource(s), none a crown jewel")],
-                    )
-                } else {
-                    let mut f = b
-                        .finding(
-                            &a.id,
-                            Status::Fail,
-                            format!(
-                                "reaches {} crown jewel(s): {}",
-                                jewels.len(),
-                                jewels.iter().map(|r| r.target.as_str()).collect::<Vec<_>>().join(", ")
-                            ),
-                            jewels
-                                .iter()
-                                .map(|r| {
-                                    format!(
-                                        "{} [{}] in {} hop(s): {}",
-                                        r.target,
-                                        r.actions,
-                                        r.hops,
-                                        r.path.join(" > ")
-                                    )
-                                })
-                                .collect(),
-                        )
-                        .with_entities(jewels.iter().map(|r| r.target.clone()));
-                    f.paths = jewels.iter().map(|r| r.path.clone()).collect();
-                    f
-                }
-            })
-            .collect(),
-
-        "secret-store-exposure" => estate
-            .agents
-            .iter()
-            .map(|a| secret_store_exposure(&b, ix, a))
-            .collect(),
-
-        "environment-isolation" => estate
-            .agents
-            .iter()
-            .map(|a| environment_isolation(&b, ix, a))
             .collect(),
 
         "tool-own-identity" => estate
@@ -1181,83 +1057,271 @@ fn approval_gated(b: &Builder<'_>, ix: &Index<'_>, a: &Agent) -> Finding {
     }
 }
 
-fn secret_store_exposure(b: &Builder<'_>, ix: &Index<'_>, a: &Agent) -> Finding {
-    let Some(reach) = ix.reach.get(a.id.as_str()) else {
+/// The checks that read what each agent reaches. They run together, agent by agent (spread over
+/// the cores), on one reach tree per agent that is dropped as soon as its findings are written:
+/// holding every agent's reach at once does not fit in memory on a large estate (2,000 agents
+/// reaching 100,000 entities each).
+const REACH_CHECKS: [&str; 4] = [
+    "agent-impersonates-human",
+    "crown-jewel-reach",
+    "secret-store-exposure",
+    "environment-isolation",
+];
+
+/// A finding lists at most this many reached targets with their witness paths (the nearest,
+/// then by id) and counts the rest: on a large estate an agent reaches tens of thousands of
+/// resources, and a finding is read by a person (`bridle reach` lists everything).
+pub(crate) const LISTED_TARGETS: usize = 20;
+
+fn reach_checks(ix: &Index<'_>) -> HashMap<&'static str, Vec<Finding>> {
+    let builders = REACH_CHECKS.map(|id| Builder {
+        check: check_info(id).expect("every reach check is in CHECKS"),
+    });
+    let per_agent: Vec<[Finding; 4]> = crate::graph::parallel_map(&ix.estate.agents, 8, |agents| {
+        agents
+            .iter()
+            .map(|a| {
+                let tree = ix.graph.reach_tree(&a.id).ok();
+                let tree = tree.as_ref();
+                [
+                    impersonates_human(&builders[0], ix, a, tree),
+                    crown_jewel_reach(&builders[1], ix, a, tree),
+                    secret_store_exposure(&builders[2], ix, a, tree),
+                    environment_isolation(&builders[3], ix, a, tree),
+                ]
+            })
+            .collect()
+    });
+    let mut found: HashMap<&'static str, Vec<Finding>> =
+        REACH_CHECKS.iter().map(|id| (*id, Vec::new())).collect();
+    for findings in per_agent {
+        for (id, finding) in REACH_CHECKS.iter().zip(findings) {
+            found.get_mut(id).expect("initialised above").push(finding);
+        }
+    }
+    found
+}
+
+/// What `tree` reaches, filtered.
+fn reached_where(
+    tree: Option<&ReachTree>,
+    keep: impl Fn(&TreeReached) -> bool,
+) -> Vec<&TreeReached> {
+    tree.into_iter()
+        .flat_map(|t| t.reachable.iter())
+        .filter(|r| keep(r))
+        .collect()
+}
+
+/// The targets a finding lists: all of them when few, else the [`LISTED_TARGETS`] nearest; in
+/// target order either way.
+fn listed<T>(mut items: Vec<T>, hops_and_target: impl Fn(&T) -> (u32, &str)) -> Vec<T> {
+    if items.len() > LISTED_TARGETS {
+        items.sort_by(|a, b| hops_and_target(a).cmp(&hops_and_target(b)));
+        items.truncate(LISTED_TARGETS);
+    }
+    items.sort_by(|a, b| hops_and_target(a).1.cmp(hops_and_target(b).1));
+    items
+}
+
+/// The evidence line that counts what a finding does not list.
+fn more_line(total: usize, listed: usize, what: &str) -> Option<String> {
+    (total > listed).then(|| {
+        format!(
+            "and {} more {what} not listed here (the {listed} nearest are; `bridle reach` lists all)",
+            total - listed
+        )
+    })
+}
+
+fn owned_path(tree: &ReachTree, reached: &TreeReached) -> Vec<String> {
+    tree.path(reached).into_iter().map(str::to_owned).collect()
+}
+
+/// Up to five ids, then how many more.
+fn some_ids(ids: &[String]) -> String {
+    match ids.len() {
+        0..=5 => ids.join(", "),
+        n => format!("{} and {} more", ids[..5].join(", "), n - 5),
+    }
+}
+
+fn impersonates_human(
+    b: &Builder<'_>,
+    ix: &Index<'_>,
+    a: &Agent,
+    tree: Option<&ReachTree>,
+) -> Finding {
+    // Running as a person is reported by `agent-workload-identity`.
+    let reached = reached_where(tree, |r| {
+        ix.is_human(&r.target) && !a.runs_as.contains(&r.target)
+    });
+    let (Some(tree), false) = (tree, reached.is_empty()) else {
+        return b.finding(&a.id, Status::Pass, "reaches no human identity", vec![]);
+    };
+    let total = reached.len();
+    let shown = listed(reached, |r| (r.hops, r.target.as_str()));
+    let paths: Vec<Vec<String>> = shown.iter().map(|r| owned_path(tree, r)).collect();
+    let mut evidence: Vec<String> = shown
+        .iter()
+        .zip(&paths)
+        .map(|(r, path)| {
+            format!(
+                "reaches {} in {} hop(s): {}",
+                r.target,
+                r.hops,
+                path.join(" > ")
+            )
+        })
+        .collect();
+    evidence.extend(more_line(total, shown.len(), "person(s)"));
+    let mut f = b
+        .finding(
+            &a.id,
+            Status::Fail,
+            format!("can act as {total} person(s)"),
+            evidence,
+        )
+        .with_entities(shown.iter().map(|r| r.target.clone()));
+    f.paths = paths;
+    f
+}
+
+fn crown_jewel_reach(
+    b: &Builder<'_>,
+    ix: &Index<'_>,
+    a: &Agent,
+    tree: Option<&ReachTree>,
+) -> Finding {
+    let jewels = reached_where(tree, |r| {
+        ix.resources
+            .get(r.target.as_str())
+            .is_some_and(|res| res.crown_jewel)
+    });
+    let (Some(tree), false) = (tree, jewels.is_empty()) else {
+        let resources = reached_where(tree, |r| ix.resources.contains_key(r.target.as_str())).len();
+        return b.finding(
+            &a.id,
+            Status::Pass,
+            "reaches no crown jewel",
+            vec![format!(
+                "reaches {resources} resource(s), none a crown jewel"
+            )],
+        );
+    };
+    // Every crown jewel is named (there are few of them); the paths are listed for the nearest.
+    let all: Vec<String> = jewels.iter().map(|r| r.target.clone()).collect();
+    let total = jewels.len();
+    let shown = listed(jewels, |r| (r.hops, r.target.as_str()));
+    let paths: Vec<Vec<String>> = shown.iter().map(|r| owned_path(tree, r)).collect();
+    let mut evidence: Vec<String> = shown
+        .iter()
+        .zip(&paths)
+        .map(|(r, path)| {
+            format!(
+                "{} [{}] in {} hop(s): {}",
+                r.target,
+                r.actions,
+                r.hops,
+                path.join(" > ")
+            )
+        })
+        .collect();
+    evidence.extend(more_line(total, shown.len(), "crown jewel(s)"));
+    let mut f = b
+        .finding(
+            &a.id,
+            Status::Fail,
+            format!("reaches {total} crown jewel(s): {}", some_ids(&all)),
+            evidence,
+        )
+        .with_entities(all);
+    f.paths = paths;
+    f
+}
+
+fn secret_store_exposure(
+    b: &Builder<'_>,
+    ix: &Index<'_>,
+    a: &Agent,
+    tree: Option<&ReachTree>,
+) -> Finding {
+    let Some(tree) = tree else {
         return b.finding(&a.id, Status::Pass, "reaches nothing", vec![]);
     };
-    let mut evidence = Vec::new();
-    let mut entities = Vec::new();
-    let mut paths = Vec::new();
-    let mut stores = 0;
-    for r in &reach.reachable {
-        let Some(store) = ix.resources.get(r.target.as_str()) else {
-            continue;
-        };
-        if store.kind != ResourceKind::SecretStore
-            || !(r.actions.contains(Action::Read) || r.actions.contains(Action::Admin))
-        {
-            continue;
-        }
-        stores += 1;
+    let stores = reached_where(Some(tree), |r| {
+        ix.resources.get(r.target.as_str()).is_some_and(|store| {
+            store.kind == ResourceKind::SecretStore
+                && (r.actions.contains(Action::Read) || r.actions.contains(Action::Admin))
+        })
+    });
+    let store_count = stores.len();
+    // (store reached, the credential it exposes, the identity's strong targets)
+    let mut exposures = Vec::new();
+    for r in stores {
+        let store = ix.resources[r.target.as_str()];
         for credential_id in &store.holds_credentials {
-            let Some(credential) = ix
-                .estate
-                .credentials
-                .iter()
-                .find(|c| &c.id == credential_id)
-            else {
+            let Some(credential) = ix.credentials.get(credential_id.as_str()) else {
                 continue;
             };
             if credential.is_expired_at(ix.at) || a.runs_as.contains(&credential.identity) {
                 continue;
             }
-            let strong = ix.strong_targets(&credential.identity);
-            if !strong.is_empty() {
-                evidence.push(format!(
-                    "{} (reached in {} hop(s)) holds {} of {}, which reaches {}",
-                    store.id,
-                    r.hops,
-                    credential.id,
-                    credential.identity,
-                    strong.join(", ")
-                ));
-                entities.extend([
-                    store.id.clone(),
-                    credential.id.clone(),
-                    credential.identity.clone(),
-                ]);
-                paths.push(r.path.clone());
+            if let Some(strong) = ix.strong.get(&credential.identity) {
+                exposures.push((r, credential, strong));
             }
         }
     }
-    if evidence.is_empty() {
-        b.finding(
+    if exposures.is_empty() {
+        return b.finding(
             &a.id,
             Status::Pass,
             "no reachable secret store exposes a stronger identity",
-            vec![format!("reads {stores} secret store(s)")],
-        )
-    } else {
-        let mut f = b
-            .finding(
-                &a.id,
-                Status::Fail,
-                "a reachable secret store exposes credentials of a more privileged identity",
-                evidence,
-            )
-            .with_entities(entities);
-        paths.dedup();
-        f.paths = paths;
-        f
+            vec![format!("reads {store_count} secret store(s)")],
+        );
     }
+    let total = exposures.len();
+    let shown = listed(exposures, |(r, _, _)| (r.hops, r.target.as_str()));
+    let mut evidence = Vec::new();
+    let mut entities = Vec::new();
+    let mut paths = Vec::new();
+    for (r, credential, strong) in &shown {
+        let (strong_target, strong_hops) = strong;
+        evidence.push(format!(
+            "{} (reached in {} hop(s)) holds {} of {}, which reaches {strong_target} in \
+             {strong_hops} hop(s)",
+            r.target, r.hops, credential.id, credential.identity,
+        ));
+        entities.extend([
+            r.target.clone(),
+            credential.id.clone(),
+            credential.identity.clone(),
+        ]);
+        paths.push(owned_path(tree, r));
+    }
+    evidence.extend(more_line(total, shown.len(), "exposed credential(s)"));
+    paths.dedup();
+    let mut f = b
+        .finding(
+            &a.id,
+            Status::Fail,
+            "a reachable secret store exposes credentials of a more privileged identity",
+            evidence,
+        )
+        .with_entities(entities);
+    f.paths = paths;
+    f
 }
 
-fn environment_isolation(b: &Builder<'_>, ix: &Index<'_>, a: &Agent) -> Finding {
-    let reached: Vec<(&crate::graph::Reached, &Resource)> = ix
-        .reach
-        .get(a.id.as_str())
+fn environment_isolation(
+    b: &Builder<'_>,
+    ix: &Index<'_>,
+    a: &Agent,
+    tree: Option<&ReachTree>,
+) -> Finding {
+    let reached: Vec<(&TreeReached, &Resource)> = tree
         .into_iter()
-        .flat_map(|r| r.reachable.iter())
+        .flat_map(|t| t.reachable.iter())
         .filter_map(|r| ix.resources.get(r.target.as_str()).map(|res| (r, *res)))
         .collect();
     let Some(env) = a.environment.as_deref() else {
@@ -1277,48 +1341,51 @@ fn environment_isolation(b: &Builder<'_>, ix: &Index<'_>, a: &Agent) -> Finding 
     };
     let mut crossing = Vec::new();
     let mut unknown = Vec::new();
-    let mut paths = Vec::new();
     for (r, res) in &reached {
         match res.environment.as_deref() {
             None => unknown.push(res.id.clone()),
-            Some(other) if other != env => {
-                crossing.push((r, other));
-                paths.push(r.path.clone());
-            }
+            Some(other) if other != env => crossing.push((*r, other)),
             Some(_) => {}
         }
     }
-    let unknown_note = (!unknown.is_empty()).then(|| {
+    let unknown_total = unknown.len();
+    unknown.truncate(LISTED_TARGETS);
+    let unknown_note = (unknown_total > 0).then(|| {
         format!(
-            "environment unknown for {} reached resource(s): {}",
-            unknown.len(),
-            unknown.join(", ")
+            "environment unknown for {unknown_total} reached resource(s): {}",
+            some_ids(&unknown)
         )
     });
-    if !crossing.is_empty() {
-        let mut evidence: Vec<String> = crossing
+    if let (Some(tree), false) = (tree, crossing.is_empty()) {
+        let total = crossing.len();
+        let shown = listed(crossing, |(r, _)| (r.hops, r.target.as_str()));
+        let paths: Vec<Vec<String>> = shown.iter().map(|(r, _)| owned_path(tree, r)).collect();
+        let mut evidence: Vec<String> = shown
             .iter()
-            .map(|(r, other)| {
+            .zip(&paths)
+            .map(|((r, other), path)| {
                 format!(
                     "{env} agent reaches {} ({other}) in {} hop(s): {}",
                     r.target,
                     r.hops,
-                    r.path.join(" > ")
+                    path.join(" > ")
                 )
             })
             .collect();
+        evidence.extend(more_line(
+            total,
+            shown.len(),
+            "resource(s) of another environment",
+        ));
         evidence.extend(unknown_note);
         let mut f = b
             .finding(
                 &a.id,
                 Status::Fail,
-                format!(
-                    "{env} agent reaches {} resource(s) of another environment",
-                    crossing.len()
-                ),
+                format!("{env} agent reaches {total} resource(s) of another environment"),
                 evidence,
             )
-            .with_entities(crossing.iter().map(|(r, _)| r.target.clone()))
+            .with_entities(shown.iter().map(|(r, _)| r.target.clone()))
             .with_entities(unknown);
         f.paths = paths;
         f
@@ -1326,7 +1393,7 @@ fn environment_isolation(b: &Builder<'_>, ix: &Index<'_>, a: &Agent) -> Finding 
         b.finding(
             &a.id,
             Status::Unknown,
-            format!("{} reached resource(s) have no environment", unknown.len()),
+            format!("{unknown_total} reached resource(s) have no environment"),
             vec![note],
         )
         .with_entities(unknown)

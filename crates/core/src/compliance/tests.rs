@@ -10,6 +10,7 @@ use expect_test::{Expect, expect};
 use sha2::{Digest, Sha256};
 
 use super::*;
+use crate::compliance::checks::LISTED_TARGETS;
 use crate::estate::{Syntax, parse};
 use crate::graph::PrivilegeGraph;
 use crate::model::Estate;
@@ -551,14 +552,14 @@ fn demo_estate_findings() {
             res:customer-db [admin,read] in 2 hop(s): agent:triage-router > agent:support-bot > res:customer-db
             res:vault-prod [admin] in 4 hop(s): agent:triage-router > spiffe://northwind.example/agents/triage-router > agent:oncall-sre > spiffe://northwind.example/agents/oncall-sre > res:vault-prod
         fail high secret-store-exposure@agent:finance-recon: a reachable secret store exposes credentials of a more privileged identity
-            res:vault-kv-finance (reached in 2 hop(s)) holds cred:ledger-db-password of svc:ledger-writer, which reaches res:ledger-db
-            res:vault-kv-finance (reached in 2 hop(s)) holds cred:payments-restricted-key of apikey:payments-recon, which reaches res:payments-api
+            res:vault-kv-finance (reached in 2 hop(s)) holds cred:ledger-db-password of svc:ledger-writer, which reaches res:ledger-db in 1 hop(s)
+            res:vault-kv-finance (reached in 2 hop(s)) holds cred:payments-restricted-key of apikey:payments-recon, which reaches res:payments-api in 1 hop(s)
         fail high secret-store-exposure@agent:oncall-sre: a reachable secret store exposes credentials of a more privileged identity
-            res:vault-prod (reached in 2 hop(s)) holds cred:aws-deploy-access-key of arn:aws:iam::123456789012:role/prod-deployer, which reaches res:aws-prod-api
-            res:vault-prod (reached in 2 hop(s)) holds cred:customer-db-password of svc:customer-db-admin, which reaches res:customer-db
+            res:vault-prod (reached in 2 hop(s)) holds cred:aws-deploy-access-key of arn:aws:iam::123456789012:role/prod-deployer, which reaches res:aws-prod-api in 1 hop(s)
+            res:vault-prod (reached in 2 hop(s)) holds cred:customer-db-password of svc:customer-db-admin, which reaches res:customer-db in 1 hop(s)
         fail high secret-store-exposure@agent:triage-router: a reachable secret store exposes credentials of a more privileged identity
-            res:vault-prod (reached in 4 hop(s)) holds cred:aws-deploy-access-key of arn:aws:iam::123456789012:role/prod-deployer, which reaches res:aws-prod-api
-            res:vault-prod (reached in 4 hop(s)) holds cred:customer-db-password of svc:customer-db-admin, which reaches res:customer-db
+            res:vault-prod (reached in 4 hop(s)) holds cred:aws-deploy-access-key of arn:aws:iam::123456789012:role/prod-deployer, which reaches res:aws-prod-api in 1 hop(s)
+            res:vault-prod (reached in 4 hop(s)) holds cred:customer-db-password of svc:customer-db-admin, which reaches res:customer-db in 1 hop(s)
         fail high environment-isolation@agent:etl-orchestrator: prod agent reaches 1 resource(s) of another environment
             prod agent reaches res:dev-feature-store (dev) in 4 hop(s): agent:etl-orchestrator > spiffe://northwind.example/agents/etl-orchestrator > res:etl-nightly > arn:aws:iam::123456789012:role/etl-runner > res:dev-feature-store
         unknown high environment-isolation@agent:legal-review: 2 reached resource(s) have no environment
@@ -600,4 +601,59 @@ fn findings_name_their_framework_items() {
     assert!(items.contains(&(Framework::OwaspNhi, "NHI7")));
     assert!(items.contains(&(Framework::NistAiRmf, "MEASURE 2.7")));
     assert!(check_bears_on("agent-owner", Framework::Maestro));
+}
+
+/// An agent that reaches many targets gets findings a person can read: every crown jewel named,
+/// witness paths for the nearest few, and the rest counted; the statuses do not change.
+#[test]
+fn findings_list_the_nearest_targets_and_count_the_rest() {
+    let mut resources = Vec::new();
+    let mut grants = Vec::new();
+    for n in 0..30 {
+        resources.push(format!(
+            r#"{{"id":"res:j{n:02}","kind":"database","name":"j{n}","sensitivity":"restricted","crown_jewel":true,"environment":"dev"}}"#
+        ));
+        grants.push(format!(
+            r#"{{"id":"g{n:02}","subject":"id:a","target":"res:j{n:02}","actions":["read"],"standing":true}}"#
+        ));
+    }
+    let text = format!(
+        r#"{{"bridle":"estate/v1",
+        "agents":[{{"id":"agent:a","name":"A","owner":"o@example.com","environment":"prod","autonomy":"supervised","runs_as":["id:a"]}}],
+        "identities":[{{"id":"id:a","kind":"spiffe","name":"a"}}],
+        "resources":[{}],
+        "grants":[{}]}}"#,
+        resources.join(","),
+        grants.join(",")
+    );
+    let estate = parse(text.as_bytes(), Syntax::Json)
+        .estate
+        .expect("fixture is valid");
+    let graph = PrivilegeGraph::build(&estate, at());
+    let findings = evaluate(&estate, &graph, at(), &Limits::default());
+    let find = |id: &str| findings.iter().find(|f| f.id == id).expect(id);
+
+    let jewels = find("crown-jewel-reach@agent:a");
+    assert_eq!(jewels.status, Status::Fail);
+    assert_eq!(
+        jewels.summary,
+        "reaches 30 crown jewel(s): res:j00, res:j01, res:j02, res:j03, res:j04 and 25 more"
+    );
+    assert_eq!(jewels.entities.len(), 31, "the agent and every jewel");
+    assert_eq!(jewels.paths.len(), LISTED_TARGETS);
+    assert_eq!(jewels.evidence.len(), LISTED_TARGETS + 1);
+    assert_eq!(
+        jewels.evidence.last().unwrap(),
+        "and 10 more crown jewel(s) not listed here (the 20 nearest are; `bridle reach` lists all)"
+    );
+    assert_eq!(jewels.paths[0], ["agent:a", "id:a", "res:j00"]);
+
+    let isolation = find("environment-isolation@agent:a");
+    assert_eq!(isolation.status, Status::Fail);
+    assert_eq!(
+        isolation.summary,
+        "prod agent reaches 30 resource(s) of another environment"
+    );
+    assert_eq!(isolation.paths.len(), LISTED_TARGETS);
+    assert_eq!(isolation.entities.len(), LISTED_TARGETS + 1);
 }

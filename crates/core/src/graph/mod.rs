@@ -29,6 +29,7 @@
 //! [`PrivilegeGraph::what_if`]; [`layout`] places a neighbourhood for the UI and the PDF.
 
 mod blast;
+pub(crate) use blast::parallel_map;
 mod build;
 mod chokepoints;
 mod dominators;

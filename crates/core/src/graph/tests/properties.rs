@@ -174,6 +174,42 @@ fn who_can_reach_is_reach_reversed() {
 }
 
 #[test]
+fn nearest_of_many_targets_is_the_minimum_of_reach() {
+    for seed in 0..SEEDS {
+        let estate = generate(seed, at());
+        let graph = PrivilegeGraph::build(&estate, at());
+        // Every third resource, in id order (the tie-break among equally near targets).
+        let targets: Vec<&str> = estate
+            .resources
+            .iter()
+            .step_by(3)
+            .map(|r| r.id.as_str())
+            .collect();
+        let got = graph.nearest_of(targets.iter().copied());
+        for source in sources(&estate) {
+            let reached = naive::reach(&estate, at(), &source);
+            let nearest = targets
+                .iter()
+                .filter(|t| **t != source)
+                .filter_map(|t| reached.get(*t).map(|(hops, _)| (*hops, *t)))
+                .min_by_key(|(hops, _)| *hops);
+            match (got.get(&source), nearest) {
+                (None, None) => {}
+                (Some((target, hops)), Some((want_hops, _))) => {
+                    assert_eq!(*hops, want_hops, "seed {seed}, {source}");
+                    assert_eq!(
+                        reached.get(target.as_str()).map(|(h, _)| *h),
+                        Some(want_hops),
+                        "seed {seed}, {source}: {target} is not reached in {want_hops} hop(s)"
+                    );
+                }
+                (got, want) => panic!("seed {seed}, {source}: got {got:?}, want {want:?}"),
+            }
+        }
+    }
+}
+
+#[test]
 fn paths_equal_brute_force_enumeration() {
     for seed in 0..SEEDS / 2 {
         let estate = generate(seed, at());
