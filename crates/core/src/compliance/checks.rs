@@ -11,8 +11,8 @@ use std::fmt;
 
 use crate::graph::{PrivilegeGraph, ReachTree, TreeReached};
 use crate::model::{
-    Action, ActionSet, Agent, Autonomy, Credential, Estate, Grant, Identity, IdentityKind,
-    Resource, ResourceKind, Sensitivity,
+    Action, ActionSet, Agent, Autonomy, Credential, EntityKind, Estate, Grant, Identity,
+    IdentityKind, Resource, ResourceKind, Sensitivity,
 };
 use crate::time::{Timestamp, format_utc};
 
@@ -433,9 +433,11 @@ impl Builder<'_> {
 
 impl Finding {
     fn with_entities<I: IntoIterator<Item = S>, S: Into<String>>(mut self, more: I) -> Finding {
+        // A set, not `contains` on the list: a finding may name hundreds of crown jewels.
+        let mut seen: std::collections::HashSet<String> = self.entities.iter().cloned().collect();
         for entity in more {
             let entity = entity.into();
-            if !self.entities.contains(&entity) {
+            if seen.insert(entity.clone()) {
                 self.entities.push(entity);
             }
         }
@@ -1082,12 +1084,12 @@ fn reach_checks(ix: &Index<'_>) -> HashMap<&'static str, Vec<Finding>> {
             .iter()
             .map(|a| {
                 let tree = ix.graph.reach_tree(&a.id).ok();
-                let tree = tree.as_ref();
+                let reached = Classified::of(ix, tree.as_ref());
                 [
-                    impersonates_human(&builders[0], ix, a, tree),
-                    crown_jewel_reach(&builders[1], ix, a, tree),
-                    secret_store_exposure(&builders[2], ix, a, tree),
-                    environment_isolation(&builders[3], ix, a, tree),
+                    impersonates_human(&builders[0], a, &reached),
+                    crown_jewel_reach(&builders[1], a, &reached),
+                    secret_store_exposure(&builders[2], ix, a, &reached),
+                    environment_isolation(&builders[3], a, &reached),
                 ]
             })
             .collect()
@@ -1102,15 +1104,50 @@ fn reach_checks(ix: &Index<'_>) -> HashMap<&'static str, Vec<Finding>> {
     found
 }
 
-/// What `tree` reaches, filtered.
-fn reached_where(
-    tree: Option<&ReachTree>,
-    keep: impl Fn(&TreeReached) -> bool,
-) -> Vec<&TreeReached> {
-    tree.into_iter()
-        .flat_map(|t| t.reachable.iter())
-        .filter(|r| keep(r))
-        .collect()
+/// What one agent reaches, sorted once into what the reach checks read (one lookup per reached
+/// entity rather than one per check).
+struct Classified<'t, 'a> {
+    tree: Option<&'t ReachTree>,
+    /// Identities of people.
+    humans: Vec<&'t TreeReached>,
+    /// Every reached resource.
+    resources: Vec<(&'t TreeReached, &'a Resource)>,
+    crown_jewels: Vec<&'t TreeReached>,
+    /// Secret stores reached with read or admin (their credentials are exposed).
+    secret_stores: Vec<(&'t TreeReached, &'a Resource)>,
+}
+
+impl<'t, 'a> Classified<'t, 'a> {
+    fn of(ix: &Index<'a>, tree: Option<&'t ReachTree>) -> Classified<'t, 'a> {
+        let mut classified = Classified {
+            tree,
+            humans: Vec::new(),
+            resources: Vec::new(),
+            crown_jewels: Vec::new(),
+            secret_stores: Vec::new(),
+        };
+        for r in tree.into_iter().flat_map(|t| t.reachable.iter()) {
+            match r.kind {
+                EntityKind::Identity if ix.is_human(&r.target) => classified.humans.push(r),
+                EntityKind::Resource => {
+                    let Some(&resource) = ix.resources.get(r.target.as_str()) else {
+                        continue;
+                    };
+                    classified.resources.push((r, resource));
+                    if resource.crown_jewel {
+                        classified.crown_jewels.push(r);
+                    }
+                    if resource.kind == ResourceKind::SecretStore
+                        && (r.actions.contains(Action::Read) || r.actions.contains(Action::Admin))
+                    {
+                        classified.secret_stores.push((r, resource));
+                    }
+                }
+                _ => {}
+            }
+        }
+        classified
+    }
 }
 
 /// The targets a finding lists: all of them when few, else the [`LISTED_TARGETS`] nearest; in
@@ -1146,17 +1183,15 @@ fn some_ids(ids: &[String]) -> String {
     }
 }
 
-fn impersonates_human(
-    b: &Builder<'_>,
-    ix: &Index<'_>,
-    a: &Agent,
-    tree: Option<&ReachTree>,
-) -> Finding {
+fn impersonates_human(b: &Builder<'_>, a: &Agent, reach: &Classified) -> Finding {
     // Running as a person is reported by `agent-workload-identity`.
-    let reached = reached_where(tree, |r| {
-        ix.is_human(&r.target) && !a.runs_as.contains(&r.target)
-    });
-    let (Some(tree), false) = (tree, reached.is_empty()) else {
+    let reached: Vec<&TreeReached> = reach
+        .humans
+        .iter()
+        .copied()
+        .filter(|r| !a.runs_as.contains(&r.target))
+        .collect();
+    let (Some(tree), false) = (reach.tree, reached.is_empty()) else {
         return b.finding(&a.id, Status::Pass, "reaches no human identity", vec![]);
     };
     let total = reached.len();
@@ -1187,19 +1222,10 @@ fn impersonates_human(
     f
 }
 
-fn crown_jewel_reach(
-    b: &Builder<'_>,
-    ix: &Index<'_>,
-    a: &Agent,
-    tree: Option<&ReachTree>,
-) -> Finding {
-    let jewels = reached_where(tree, |r| {
-        ix.resources
-            .get(r.target.as_str())
-            .is_some_and(|res| res.crown_jewel)
-    });
-    let (Some(tree), false) = (tree, jewels.is_empty()) else {
-        let resources = reached_where(tree, |r| ix.resources.contains_key(r.target.as_str())).len();
+fn crown_jewel_reach(b: &Builder<'_>, a: &Agent, reach: &Classified) -> Finding {
+    let jewels = reach.crown_jewels.clone();
+    let (Some(tree), false) = (reach.tree, jewels.is_empty()) else {
+        let resources = reach.resources.len();
         return b.finding(
             &a.id,
             Status::Pass,
@@ -1244,22 +1270,15 @@ fn secret_store_exposure(
     b: &Builder<'_>,
     ix: &Index<'_>,
     a: &Agent,
-    tree: Option<&ReachTree>,
+    reach: &Classified,
 ) -> Finding {
-    let Some(tree) = tree else {
+    let Some(tree) = reach.tree else {
         return b.finding(&a.id, Status::Pass, "reaches nothing", vec![]);
     };
-    let stores = reached_where(Some(tree), |r| {
-        ix.resources.get(r.target.as_str()).is_some_and(|store| {
-            store.kind == ResourceKind::SecretStore
-                && (r.actions.contains(Action::Read) || r.actions.contains(Action::Admin))
-        })
-    });
-    let store_count = stores.len();
-    // (store reached, the credential it exposes, the identity's strong targets)
+    let store_count = reach.secret_stores.len();
+    // (store reached, the credential it exposes, the nearest strong target of its identity)
     let mut exposures = Vec::new();
-    for r in stores {
-        let store = ix.resources[r.target.as_str()];
+    for &(r, store) in &reach.secret_stores {
         for credential_id in &store.holds_credentials {
             let Some(credential) = ix.credentials.get(credential_id.as_str()) else {
                 continue;
@@ -1313,17 +1332,9 @@ fn secret_store_exposure(
     f
 }
 
-fn environment_isolation(
-    b: &Builder<'_>,
-    ix: &Index<'_>,
-    a: &Agent,
-    tree: Option<&ReachTree>,
-) -> Finding {
-    let reached: Vec<(&TreeReached, &Resource)> = tree
-        .into_iter()
-        .flat_map(|t| t.reachable.iter())
-        .filter_map(|r| ix.resources.get(r.target.as_str()).map(|res| (r, *res)))
-        .collect();
+fn environment_isolation(b: &Builder<'_>, a: &Agent, reach: &Classified) -> Finding {
+    let reached = &reach.resources;
+    let tree = reach.tree;
     let Some(env) = a.environment.as_deref() else {
         return if reached.is_empty() {
             b.finding(&a.id, Status::Pass, "reaches no resource", vec![])
@@ -1341,7 +1352,7 @@ fn environment_isolation(
     };
     let mut crossing = Vec::new();
     let mut unknown = Vec::new();
-    for (r, res) in &reached {
+    for (r, res) in reached {
         match res.environment.as_deref() {
             None => unknown.push(res.id.clone()),
             Some(other) if other != env => crossing.push((*r, other)),
