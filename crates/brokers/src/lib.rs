@@ -12,6 +12,7 @@
 //! No SQL and no clock here: the caller stores the result and passes the time in.
 
 pub mod error;
+pub mod openbao;
 pub mod profile;
 pub mod secret;
 
