@@ -9,6 +9,7 @@ mod console;
 mod convert;
 mod error;
 pub mod export;
+mod file_import;
 pub mod generate;
 mod graph;
 mod import;
@@ -21,6 +22,7 @@ pub use inventory::SnapshotCheck;
 
 pub use compliance::{catalog, controls, frameworks, parse_framework, parse_severity};
 pub use error::{ApiError, ErrorCode};
+pub use file_import::{BrokerFileFormat, PreparedBrokerFile, prepare_broker_file};
 pub use import::PreparedImport;
 pub use paths::DataPaths;
 pub use risk::parse_risk_id;
