@@ -4,6 +4,7 @@
 mod audit;
 mod cli;
 mod compliance;
+mod file_importers;
 mod graph;
 mod import;
 mod malformed;
