@@ -13,6 +13,8 @@
 
 pub mod error;
 pub mod kubernetes;
+pub mod mcp;
+pub mod oidc;
 pub mod openbao;
 pub mod profile;
 pub mod secret;
