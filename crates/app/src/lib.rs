@@ -4,6 +4,7 @@
 //! Architecture invariant: this is the only crate that turns domain types into `protocol` types,
 //! and the only place where the clock and the OS user are read (and then passed down as inputs).
 
+mod brokers;
 mod compliance;
 mod console;
 mod convert;

@@ -2,6 +2,7 @@
 //! `bridle_app`, and prints the result as a table or as `--json` (protocol types).
 
 mod analysis;
+mod brokers;
 mod compliance;
 mod file_import;
 mod output;
@@ -229,6 +230,15 @@ enum Command {
     /// The risk register: ls, show, suggest, add, update, accept, close, comment.
     #[command(subcommand)]
     Risk(compliance::RiskCommand),
+    /// Live brokers (OpenBao/Vault, OIDC issuers, MCP servers): add, ls, show, test, rm.
+    #[command(subcommand)]
+    Broker(brokers::BrokerCommand),
+    /// Read a broker and import what it holds as a new snapshot of source `broker:NAME`.
+    Sync(brokers::SyncArgs),
+    /// What changed at a broker between two syncs (entities and broker facts).
+    Drift(brokers::DriftArgs),
+    /// Revoke a token (by accessor) or a lease at an OpenBao/Vault broker; needs --yes.
+    Revoke(brokers::RevokeArgs),
 }
 
 /// `--at` and `--json`, shared by every analysis.
@@ -537,6 +547,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Controls(args) => compliance::controls(args),
         Command::Coverage(args) => compliance::coverage(&paths, args).await,
         Command::Risk(command) => compliance::risk(&paths, command).await,
+        Command::Broker(command) => brokers::broker(&paths, command).await,
+        Command::Sync(args) => brokers::sync(&paths, args).await,
+        Command::Drift(args) => brokers::drift(&paths, args).await,
+        Command::Revoke(args) => brokers::revoke(&paths, args).await,
     }
 }
 
