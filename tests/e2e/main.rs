@@ -2,6 +2,7 @@
 //! temporary directory per test (see [`support::Sandbox`]).
 
 mod audit;
+mod brokers_oidc_mcp;
 mod cli;
 mod compliance;
 mod file_importers;
