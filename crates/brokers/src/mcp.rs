@@ -415,3 +415,94 @@ impl Session {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::BrokerKind;
+
+    fn session() -> Session {
+        let profile = Profile {
+            name: "t".into(),
+            kind: BrokerKind::Mcp,
+            address: url::Url::parse("http://127.0.0.1:9/mcp").unwrap(),
+            tls: Default::default(),
+            connect_timeout: std::time::Duration::from_secs(1),
+            request_timeout: std::time::Duration::from_secs(1),
+            credential: None,
+            settings: Map::new(),
+        };
+        Session {
+            http: Http::new(&profile).unwrap(),
+            bearer: None,
+            session_id: None,
+            protocol_version: None,
+            next_id: 1,
+        }
+    }
+
+    #[test]
+    fn the_answer_is_found_among_server_sent_events() {
+        let s = session();
+        // A notification first, CRLF line ends, data split over two lines.
+        let body = "event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"method\":\"notifications/message\"}\r\n\r\n\
+                    event: message\r\ndata: {\"jsonrpc\":\"2.0\",\"id\":7,\r\ndata: \"result\":{\"tools\":[]}}\r\n\r\n";
+        let message = s.reply_in_stream("tools/list", 7, body.as_bytes()).unwrap();
+        assert_eq!(message["result"]["tools"], json!([]));
+
+        let error = s
+            .reply_in_stream("tools/list", 8, body.as_bytes())
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("ended without the answer to request 8"),
+            "{error}"
+        );
+        let error = s
+            .reply_in_stream("initialize", 1, b"data: {not json\n\n")
+            .unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("initialize: an event's data is not JSON"),
+            "{error}"
+        );
+    }
+
+    #[test]
+    fn json_rpc_errors_and_wrong_answers_are_clear() {
+        let s = session();
+        let error = s
+            .result_of(
+                "tools/list",
+                3,
+                json!({"jsonrpc": "2.0", "id": 3, "error": {"code": -32601, "message": "Method not found"}}),
+            )
+            .unwrap_err();
+        assert!(
+            matches!(&error, BrokerError::Rpc { code: -32601, method, .. } if method == "tools/list"),
+            "{error:?}"
+        );
+        assert_eq!(
+            error.to_string(),
+            "http://127.0.0.1:9/mcp: `tools/list` answered JSON-RPC error -32601: Method not found"
+        );
+        let error = s
+            .result_of(
+                "tools/list",
+                3,
+                json!({"jsonrpc": "2.0", "id": 4, "result": {}}),
+            )
+            .unwrap_err();
+        assert!(error.to_string().contains("not for request 3"), "{error}");
+        let error = s
+            .result_of(
+                "tools/list",
+                3,
+                json!({"jsonrpc": "2.0", "id": 3, "result": []}),
+            )
+            .unwrap_err();
+        assert!(error.to_string().contains("no `result` object"), "{error}");
+    }
+}
