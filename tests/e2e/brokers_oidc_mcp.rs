@@ -268,6 +268,8 @@ enum Fault {
     Truncate,
     /// Same length, but `"` become `'`: no longer JSON.
     Corrupt,
+    /// Reads the request and never answers.
+    Hang,
 }
 
 /// A proxy on a free loopback port in front of `upstream`, applying `fault` to every answer.
@@ -277,7 +279,7 @@ fn fault_proxy(upstream: u16, fault: Fault) -> u16 {
     std::thread::spawn(move || {
         for client in listener.incoming() {
             let Ok(mut client) = client else { continue };
-            let _ = relay(&mut client, upstream, fault);
+            std::thread::spawn(move || relay(&mut client, upstream, fault));
         }
     });
     port
@@ -293,6 +295,10 @@ fn relay(client: &mut TcpStream, upstream: u16, fault: Fault) -> std::io::Result
             return Ok(());
         }
         request.extend_from_slice(&buffer[..n]);
+    }
+    if let Fault::Hang = fault {
+        std::thread::sleep(Duration::from_secs(30));
+        return Ok(());
     }
     // One request per connection: ask the server to close, then read its whole answer.
     let text = String::from_utf8_lossy(&request).into_owned();
@@ -317,6 +323,7 @@ fn relay(client: &mut TcpStream, upstream: u16, fault: Fault) -> std::io::Result
             .iter()
             .map(|&b| if b == b'"' { b'\'' } else { b })
             .collect(),
+        Fault::Hang => Vec::new(),
     };
     client.write_all(head)?;
     client.write_all(&body)?;
@@ -347,6 +354,26 @@ fn oidc_faults_are_clear_errors_naming_the_path() {
         );
         assert!(shown.contains(expected), "{shown}");
     }
+
+    // A server that never answers: the profile's request timeout fires.
+    let port = fault_proxy(issuer.port, Fault::Hang);
+    let mut hanging = profile(
+        BrokerKind::Oidc,
+        &format!("http://127.0.0.1:{port}"),
+        None,
+        json!({}),
+    );
+    hanging.request_timeout = Duration::from_secs(1);
+    let started = std::time::Instant::now();
+    let error = rt
+        .block_on(bridle_brokers::oidc::collect(&hanging))
+        .unwrap_err();
+    assert!(matches!(error, BrokerError::Timeout { .. }), "{error}");
+    assert!(
+        started.elapsed() < Duration::from_secs(10),
+        "{:?}",
+        started.elapsed()
+    );
 
     // Nothing listening: a connection error naming the address.
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
