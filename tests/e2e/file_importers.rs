@@ -118,6 +118,29 @@ fn spire_and_kubernetes_files_land_side_by_side_as_snapshots() {
         "view was bound in billing only"
     );
 
+    // Minting another account's token is acting as it, and writing pods runs code as every
+    // account of the namespace: the privilege graph follows both.
+    let minted = grants
+        .iter()
+        .find(|g| {
+            g["subject"] == "k8s:prod/support/serviceaccount/ci-runner"
+                && g["target"] == "k8s:prod/support/serviceaccount/support-bot"
+        })
+        .unwrap_or_else(|| panic!("no token-minting grant in {grants:?}"));
+    assert_eq!(minted["actions"], serde_json::json!(["impersonate"]));
+    let reach = sandbox.bridle(&[
+        "reach",
+        "k8s:prod/support/serviceaccount/ci-runner",
+        "--json",
+    ]);
+    reach.ok();
+    let reached = reach.stdout.clone();
+    assert!(
+        reached.contains("k8s:prod/support/serviceaccount/support-bot")
+            && reached.contains("k8s:prod/support/secrets/zendesk-api-token"),
+        "ci-runner reaches support-bot and its secret: {reached}"
+    );
+
     // Both imports are audited snapshots of their own sources; the chain verifies.
     let snapshots = sandbox.bridle(&["snapshots", "--json"]);
     snapshots.ok();

@@ -129,8 +129,8 @@ mod tests {
             panic!("{outcome:?}");
         };
         assert_eq!(snapshot.source, "import:prod");
-        assert_eq!(snapshot.counts.identities, 5);
-        assert_eq!(snapshot.counts.grants, 14);
+        assert_eq!(snapshot.counts.identities, 6);
+        assert_eq!(snapshot.counts.grants, 21);
         bridle.close().await.unwrap();
     }
 

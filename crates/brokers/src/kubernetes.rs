@@ -162,6 +162,8 @@ struct PendingGrant {
     actions: ActionSet,
     bindings: BTreeSet<String>,
     over_approximation: BTreeSet<String>,
+    /// How a grant to an identity arises (`create serviceaccounts/token`…).
+    notes: BTreeSet<String>,
 }
 
 /// Reads a kubectl RBAC `List` as cluster `cluster` (used in every id; pick one name per cluster).
@@ -193,6 +195,8 @@ pub fn read(path: &Path, cluster: &str) -> Result<Collected, BrokerError> {
     let mut identities: BTreeMap<String, Identity> = BTreeMap::new();
     let mut roles: BTreeMap<(Option<String>, String), RoleDef> = BTreeMap::new();
     let mut bindings = Vec::new();
+    // Service accounts of the file per namespace: who a pod there may run as.
+    let mut accounts: BTreeMap<String, BTreeMap<String, String>> = BTreeMap::new();
 
     // First pass: service accounts and role definitions (bindings may precede their roles).
     let items = list
@@ -207,6 +211,10 @@ pub fn read(path: &Path, cluster: &str) -> Result<Collected, BrokerError> {
             Item::ServiceAccount(ServiceAccountItem { metadata }) => {
                 let namespace = require_namespace(metadata, &at("metadata.namespace"), &fail)?;
                 let id = service_account_id(cluster, namespace, &metadata.name);
+                accounts
+                    .entry(namespace.to_owned())
+                    .or_default()
+                    .insert(metadata.name.clone(), id.clone());
                 identities.insert(
                     id.clone(),
                     service_account(&id, namespace, &metadata.name, cluster),
@@ -406,18 +414,22 @@ pub fn read(path: &Path, cluster: &str) -> Result<Collected, BrokerError> {
             if rule.verbs.iter().any(|v| v == "*") {
                 pattern_reasons.push("verbs `*` read as read, write, admin");
             }
+            if rule.resources.iter().any(|r| r == "*" || r.ends_with("/*")) {
+                pattern_reasons.push("resources `*`");
+            }
+            if rule.api_groups.iter().any(|g| g == "*") {
+                pattern_reasons.push("apiGroups `*`");
+            }
             for target in rule_targets(cluster, &scope, rule) {
-                if target.pattern {
-                    if rule.resources.iter().any(|r| r == "*") {
-                        pattern_reasons.push("resources `*`");
+                resources.entry(target.id.clone()).or_insert_with(|| {
+                    let mut resource = target.resource(cluster);
+                    if target.runs_workloads() {
+                        // Whoever may create or change a pod (or exec into one) in a namespace
+                        // can run code as any service account there.
+                        resource.runs_as = accounts_in(&accounts, &target.scope, &[]);
                     }
-                    if rule.api_groups.iter().any(|g| g == "*") {
-                        pattern_reasons.push("apiGroups `*`");
-                    }
-                }
-                resources
-                    .entry(target.id.clone())
-                    .or_insert_with(|| target.resource(cluster));
+                    resource
+                });
                 for subject in &subject_ids {
                     let grant = pending
                         .entry((subject.clone(), target.id.clone()))
@@ -427,6 +439,25 @@ pub fn read(path: &Path, cluster: &str) -> Result<Collected, BrokerError> {
                     grant
                         .over_approximation
                         .extend(pattern_reasons.iter().map(|s| (*s).to_owned()));
+                }
+            }
+            // Minting a service account's token, or impersonating it, is acting as it.
+            if let Some(how) = takes_over_service_accounts(rule) {
+                for account in accounts_in(&accounts, &scope, &rule.resource_names) {
+                    for subject in &subject_ids {
+                        if *subject == account {
+                            continue;
+                        }
+                        let grant = pending
+                            .entry((subject.clone(), account.clone()))
+                            .or_default();
+                        grant.actions.insert(Action::Impersonate);
+                        grant.bindings.insert(binding.clone());
+                        grant.notes.insert(how.to_owned());
+                        grant
+                            .over_approximation
+                            .extend(pattern_reasons.iter().map(|s| (*s).to_owned()));
+                    }
                 }
             }
         }
@@ -440,8 +471,14 @@ pub fn read(path: &Path, cluster: &str) -> Result<Collected, BrokerError> {
             .iter()
             .map(String::as_str)
             .collect();
-        let conditions = (!over.is_empty())
-            .then(|| format!("over-approximation: pattern rule ({})", over.join("; ")));
+        let mut said: Vec<String> = pending.notes.iter().cloned().collect();
+        if !over.is_empty() {
+            said.push(format!(
+                "over-approximation: pattern rule ({})",
+                over.join("; ")
+            ));
+        }
+        let conditions = (!said.is_empty()).then(|| said.join("; "));
         let id = bridle_core::estate::derived_grant_id(&subject, &target, pending.actions);
         observations.push(Observation {
             kind: "k8s.grant".into(),
@@ -452,6 +489,7 @@ pub fn read(path: &Path, cluster: &str) -> Result<Collected, BrokerError> {
                 ("actions".to_owned(), json!(pending.actions.words())),
                 ("bindings".to_owned(), json!(bindings)),
                 ("over_approximation".to_owned(), json!(!over.is_empty())),
+                ("how".to_owned(), json!(pending.notes)),
             ])),
         });
         grants.push(Grant {
@@ -600,6 +638,73 @@ impl Target {
             runs_as: Vec::new(),
         }
     }
+}
+
+/// Resource types whose writers choose the service account code runs as (and pod subresources
+/// that run commands in a pod).
+const WORKLOADS: [&str; 8] = [
+    "pods",
+    "deployments",
+    "daemonsets",
+    "statefulsets",
+    "replicasets",
+    "jobs",
+    "cronjobs",
+    "replicationcontrollers",
+];
+
+impl Target {
+    /// Writing here runs code as a service account of the scope. A named object's own account is
+    /// not in the file, so named objects are left without `runs_as` rather than guessed.
+    fn runs_workloads(&self) -> bool {
+        if self.url || self.object.is_some() {
+            return false;
+        }
+        let (resource, subresource) = match self.what.split_once('/') {
+            Some((resource, sub)) => (resource, Some(sub)),
+            None => (self.what.as_str(), None),
+        };
+        let base = resource.split('.').next().unwrap_or_default();
+        (base == "*" || WORKLOADS.contains(&base))
+            && subresource.is_none_or(|sub| {
+                base == "pods" && matches!(sub, "exec" | "attach" | "ephemeralcontainers" | "*")
+            })
+    }
+}
+
+/// How a rule lets its holder act as service accounts, if it does.
+fn takes_over_service_accounts(rule: &Rule) -> Option<&'static str> {
+    let verb = |v: &str| rule.verbs.iter().any(|x| x == v || x == "*");
+    let core = rule.api_groups.iter().any(|g| g.is_empty() || g == "*");
+    let resource = |r: &str| {
+        rule.resources
+            .iter()
+            .any(|x| x == r || x == "*" || (x == "serviceaccounts/*" && r.contains('/')))
+    };
+    if !core {
+        None
+    } else if verb("create") && resource("serviceaccounts/token") {
+        Some("can mint the service account's tokens (create serviceaccounts/token)")
+    } else if verb("impersonate") && resource("serviceaccounts") {
+        Some("can impersonate the service account")
+    } else {
+        None
+    }
+}
+
+/// The file's service accounts in `scope` (a namespace or `*`), narrowed to `names` when given.
+fn accounts_in(
+    accounts: &BTreeMap<String, BTreeMap<String, String>>,
+    scope: &str,
+    names: &[String],
+) -> Vec<String> {
+    accounts
+        .iter()
+        .filter(|(namespace, _)| scope == "*" || scope == namespace.as_str())
+        .flat_map(|(_, by_name)| by_name.iter())
+        .filter(|(name, _)| names.is_empty() || names.contains(name))
+        .map(|(_, id)| id.clone())
+        .collect()
 }
 
 /// The resources one rule reaches within `scope` (a namespace or `*`).
