@@ -13,7 +13,11 @@
 //!   write; bind/escalate/impersonate/approve/sign → admin; `*` → read, write, admin;
 //! - a binding gives each subject a grant to each of its role's targets, scoped to the binding's
 //!   namespace (a ClusterRole bound by a RoleBinding reaches that namespace only; by a
-//!   ClusterRoleBinding, every namespace: `*`).
+//!   ClusterRoleBinding, every namespace: `*`);
+//! - acting as another service account is followed: `create serviceaccounts/token` or
+//!   `impersonate serviceaccounts` is an `impersonate` grant on each account in scope (only the
+//!   `resourceNames` when listed), and pods, workload controllers and `pods/exec` list every
+//!   account of their namespace in `runs_as` (whoever writes them runs code as those accounts).
 //!
 //! A `*` in verbs, resources or API groups is kept as a pattern in the resource id and every grant
 //! it produced says `over-approximation` in its conditions (and in its `k8s.grant` observation):
@@ -420,6 +424,9 @@ pub fn read(path: &Path, cluster: &str) -> Result<Collected, BrokerError> {
             if rule.api_groups.iter().any(|g| g == "*") {
                 pattern_reasons.push("apiGroups `*`");
             }
+            if rule.non_resource_urls.iter().any(|u| u.contains('*')) {
+                pattern_reasons.push("nonResourceURLs `*`");
+            }
             for target in rule_targets(cluster, &scope, rule) {
                 resources.entry(target.id.clone()).or_insert_with(|| {
                     let mut resource = target.resource(cluster);
@@ -597,7 +604,6 @@ struct Target {
     what: String,
     scope: String,
     object: Option<String>,
-    pattern: bool,
     url: bool,
 }
 
@@ -716,7 +722,6 @@ fn rule_targets(cluster: &str, scope: &str, rule: &Rule) -> Vec<Target> {
             what: url.clone(),
             scope: "*".into(),
             object: None,
-            pattern: url.contains('*'),
             url: true,
         });
     }
@@ -732,14 +737,12 @@ fn rule_targets(cluster: &str, scope: &str, rule: &Rule) -> Vec<Target> {
             } else {
                 format!("{base}.{group}{subresource}")
             };
-            let pattern = resource == "*" || group == "*";
             if rule.resource_names.is_empty() {
                 targets.push(Target {
                     id: format!("k8s:{cluster}/{scope}/{what}"),
                     what,
                     scope: scope.to_owned(),
                     object: None,
-                    pattern,
                     url: false,
                 });
             } else {
@@ -749,7 +752,6 @@ fn rule_targets(cluster: &str, scope: &str, rule: &Rule) -> Vec<Target> {
                         what: what.clone(),
                         scope: scope.to_owned(),
                         object: Some(object.clone()),
-                        pattern,
                         url: false,
                     });
                 }
