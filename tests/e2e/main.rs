@@ -2,6 +2,8 @@
 //! temporary directory per test (see [`support::Sandbox`]).
 
 mod audit;
+mod broker_support;
+mod brokers_openbao;
 mod brokers_oidc_mcp;
 mod cli;
 mod compliance;

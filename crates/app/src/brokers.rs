@@ -338,6 +338,43 @@ impl Bridle {
         }
     }
 
+    /// The observations of a broker's latest good sync (or of run `run`), optionally of one kind.
+    pub async fn broker_observations(
+        &self,
+        name: &str,
+        run: Option<i64>,
+        kind: Option<&str>,
+    ) -> Result<Vec<wire::Observation>, ApiError> {
+        self.stored_profile(name).await?;
+        let runs = self.store.sync_runs(name).await.map_err(store_error)?;
+        let chosen = match run {
+            Some(id) => runs.iter().find(|r| r.id == id).ok_or_else(|| {
+                api_error(
+                    ErrorCode::NotFound,
+                    format!("broker `{name}` has no sync run {id}"),
+                )
+            })?,
+            None => runs
+                .iter()
+                .rev()
+                .find(|r| r.snapshot_id.is_some())
+                .ok_or_else(|| invalid(format!("broker `{name}` has no good sync yet")))?,
+        };
+        Ok(self
+            .store
+            .sync_observations(chosen.id)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .filter(|o| kind.is_none_or(|k| o.kind == k))
+            .map(|o| wire::Observation {
+                facts: serde_json::from_str(&o.facts).unwrap_or(Value::Null),
+                kind: o.kind,
+                id: o.id,
+            })
+            .collect())
+    }
+
     /// Checks that the broker answers and the credential works; writes nothing.
     pub async fn broker_test(&self, name: &str) -> Result<wire::BrokerTest, ApiError> {
         let (_, profile) = self.stored_profile(name).await?;

@@ -36,6 +36,21 @@ pub enum BrokerCommand {
         #[arg(long)]
         json: bool,
     },
+    /// The broker facts of the latest good sync (role TTLs, bound claims, token accessors…).
+    #[command(
+        after_help = "Examples:\n  bridle broker observations bao --kind vault.role\n  bridle broker observations bao --run 4 --json"
+    )]
+    Observations {
+        name: String,
+        /// Only this kind (vault.role, vault.token, vault.denied, vault.kv_secret…).
+        #[arg(long)]
+        kind: Option<String>,
+        /// A sync run id (default: the latest good one).
+        #[arg(long)]
+        run: Option<i64>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Check that the broker answers and the credential works (writes nothing).
     Test {
         name: String,
@@ -309,6 +324,27 @@ pub async fn broker(paths: &DataPaths, command: BrokerCommand) -> Result<ExitCod
                 for run in &runs {
                     print_run(run)?;
                 }
+            }
+        }
+        BrokerCommand::Observations {
+            name,
+            kind,
+            run,
+            json,
+        } => {
+            let observations = with_existing(paths, async |b: &Bridle| {
+                Ok(b.broker_observations(&name, run, kind.as_deref()).await?)
+            })
+            .await?;
+            if json {
+                print_json(&observations)?;
+            } else {
+                let mut t = table(&["kind", "id", "facts"]);
+                for o in &observations {
+                    t.add_row(vec![o.kind.clone(), o.id.clone(), o.facts.to_string()]);
+                }
+                say!("{t}");
+                say!("{} observations", observations.len());
             }
         }
         BrokerCommand::Test { name, json } => {

@@ -149,3 +149,13 @@ pub struct Revocation {
     pub by: String,
     pub audit_seq: i64,
 }
+
+/// A broker fact the estate model has no field for, as recorded by a sync.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Observation {
+    /// `vault.role`, `vault.token`, `vault.denied`…
+    pub kind: String,
+    /// Stable across syncs (the drift key).
+    pub id: String,
+    pub facts: serde_json::Value,
+}
