@@ -36,7 +36,7 @@ fn spire_and_kubernetes_files_land_side_by_side_as_snapshots() {
     assert_eq!(outcome["outcome"], "imported", "{outcome}");
     assert_eq!(outcome["snapshot"]["source"], "import:spire");
     assert_eq!(outcome["snapshot"]["counts"]["identities"], 5);
-    assert_eq!(outcome["snapshot"]["counts"]["grants"], 4);
+    assert_eq!(outcome["snapshot"]["counts"]["grants"], 5);
 
     let k8s = broker_fixture("k8s-rbac.json");
     let run = sandbox.bridle(&[
@@ -95,6 +95,20 @@ fn spire_and_kubernetes_files_land_side_by_side_as_snapshots() {
     assert!(
         entry.to_string().contains("k8s:sa:support-bot"),
         "selectors kept as conditions: {entry}"
+    );
+    // An admin entry's holder can register anything: it reaches the other agents' identities.
+    let reach = sandbox.bridle(&[
+        "reach",
+        "spiffe://example.org/agents/billing-agent",
+        "--json",
+    ]);
+    reach.ok();
+    assert!(
+        reach
+            .stdout
+            .contains("spiffe://example.org/agents/support-bot"),
+        "{}",
+        reach.stdout
     );
     // Kubernetes: a namespaced wildcard rule is a pattern grant marked as an over-approximation.
     let wildcard = grants

@@ -8,6 +8,9 @@
 //!   SPIRE agent, or the server for node entries) hands out the entry's SVIDs to any workload
 //!   matching the selectors, so whoever controls the parent can obtain that identity. The
 //!   selectors are the grant's conditions; an entry's expiry is the grant's expiry;
+//! - an `admin` or `downstream` entry is also a grant *SPIFFE ID → the trust domain's server*
+//!   (`impersonate`): its holder can register entries or obtain a CA, i.e. become anything the
+//!   server issues;
 //! - the facts the estate model has no field for (selectors, x509/JWT SVID TTLs, admin,
 //!   downstream, federation, DNS names) are a `spire.entry` observation per entry.
 
@@ -213,6 +216,37 @@ pub fn read(path: &Path) -> Result<Collected, BrokerError> {
             )),
             source: Some(format!("spire:{label}:entry/{}", entry.id)),
         });
+
+        // An admin SVID may call the server's registration API (create any entry); a downstream
+        // SVID may mint a signing CA. Either way its holder can become any identity the server
+        // issues: a grant on the server's own identity, which mints everything.
+        for (flag, set, what) in [
+            (
+                "admin",
+                entry.admin,
+                "admin entry: may register any entry through the SPIRE server API",
+            ),
+            (
+                "downstream",
+                entry.downstream,
+                "downstream entry: may obtain a CA from the SPIRE server",
+            ),
+        ] {
+            if set {
+                let server = format!("spiffe://{}/spire/server", entry.spiffe_id.trust_domain);
+                parents.insert(server.clone());
+                grants.push(Grant {
+                    id: format!("spire:entry:{}:{flag}", entry.id),
+                    subject: spiffe_id.clone(),
+                    target: server,
+                    actions: ActionSet::from_iter([Action::Impersonate]),
+                    standing: true,
+                    expires_at,
+                    conditions: Some(what.to_owned()),
+                    source: Some(format!("spire:{label}:entry/{}", entry.id)),
+                });
+            }
+        }
 
         let mut facts = Map::new();
         facts.insert("spiffe_id".into(), json!(spiffe_id));
