@@ -160,7 +160,8 @@ fn observation<'a>(collected: &'a Collected, kind: &str, id: &str) -> &'a Observ
 
 #[test]
 fn oidc_issuer_token_lifetime_scope_and_audience_are_recorded() {
-    let secret = fresh_secret("client-secret");
+    // Characters that must be form-encoded inside HTTP Basic (RFC 6749 §2.3.1).
+    let secret = fresh_secret("client:secret/+%");
     let issuer = start_issuer(&secret);
     let dir = tempfile::tempdir().unwrap();
     let secret_file = dir.path().join("client-secret");

@@ -145,8 +145,17 @@ pub async fn collect(profile: &Profile) -> Result<Collected, BrokerError> {
     if let Some(resource) = resource {
         form.push(("resource", resource));
     }
+    // `client_secret_basic` unless the issuer says it only takes the secret in the form.
+    let methods: Vec<&str> = discovery
+        .get("token_endpoint_auth_methods_supported")
+        .and_then(Value::as_array)
+        .map(|m| m.iter().filter_map(Value::as_str).collect())
+        .unwrap_or_default();
+    let in_form = !methods.is_empty()
+        && !methods.contains(&"client_secret_basic")
+        && methods.contains(&"client_secret_post");
     let answer = http
-        .post_token(&token_endpoint, client_id, &secret, &form)
+        .post_token(&token_endpoint, client_id, &secret, &form, in_form)
         .await?;
     let token = answer
         .get("access_token")
@@ -451,7 +460,8 @@ impl Http {
         }
     }
 
-    /// The token request: HTTP Basic client authentication (`client_secret_basic`), form body.
+    /// The token request: HTTP Basic client authentication (`client_secret_basic`), or the secret in
+    /// the form (`client_secret_post`) when the issuer takes only that; form body.
     /// An error answer is reported with the secret scrubbed from it, should a server echo it.
     async fn post_token(
         &self,
@@ -459,21 +469,30 @@ impl Http {
         client_id: &str,
         secret: &Secret,
         form: &[(&str, &str)],
+        secret_in_form: bool,
     ) -> Result<Value, BrokerError> {
-        let response = self
+        let mut body = url::form_urlencoded::Serializer::new(String::new());
+        body.extend_pairs(form);
+        let mut request = self
             .client
             .post(self.url(path))
-            .basic_auth(client_id, Some(secret.expose()))
             .header(reqwest::header::ACCEPT, "application/json")
             .header(
                 reqwest::header::CONTENT_TYPE,
                 "application/x-www-form-urlencoded",
-            )
-            .body(
-                url::form_urlencoded::Serializer::new(String::new())
-                    .extend_pairs(form)
-                    .finish(),
-            )
+            );
+        if secret_in_form {
+            body.append_pair("client_id", client_id);
+            body.append_pair("client_secret", secret.expose());
+        } else {
+            // RFC 6749 §2.3.1: both parts are form-encoded before they go into Basic.
+            let encode = |text: &str| {
+                url::form_urlencoded::byte_serialize(text.as_bytes()).collect::<String>()
+            };
+            request = request.basic_auth(encode(client_id), Some(encode(secret.expose())));
+        }
+        let response = request
+            .body(body.finish())
             .send()
             .await
             .map_err(|e| self.transport(path, &e))?;
@@ -485,7 +504,11 @@ impl Http {
         if !(200..300).contains(&status) {
             let mut error = self.status(path, status, &bytes);
             if let BrokerError::Status { message, .. } = &mut error {
-                *message = message.replace(secret.expose(), "[redacted]");
+                let encoded: String =
+                    url::form_urlencoded::byte_serialize(secret.expose().as_bytes()).collect();
+                *message = message
+                    .replace(secret.expose(), "[redacted]")
+                    .replace(&encoded, "[redacted]");
             }
             return Err(error);
         }
