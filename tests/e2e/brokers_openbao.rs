@@ -538,6 +538,67 @@ fn openbao_sync_inventory_grants_drift_revocation_and_no_secret_in_the_database(
         "{drift}"
     );
 
+    // Leases (tokens with a TTL have one) are observed and can be revoked the same way: the
+    // lease that appears with a new token is that token's.
+    let lease_ids = |s: &Sandbox| -> Vec<String> {
+        observations(s, "bao", "vault.lease")
+            .iter()
+            .filter_map(|l| l["facts"]["lease_id"].as_str().map(str::to_owned))
+            .collect()
+    };
+    let before = lease_ids(&sandbox);
+    let leased = bao.token(&["-policy=reader", "-ttl=45m", "-display-name=leased"]);
+    assert_eq!(sync(&sandbox, "bao", &[])["run"]["status"], "ok");
+    let after = lease_ids(&sandbox);
+    let new: Vec<&String> = after.iter().filter(|l| !before.contains(l)).collect();
+    assert_eq!(new.len(), 1, "one new lease: {new:?}");
+    let lease = new[0].clone();
+    assert_eq!(bao.cli(&["token", "lookup", "-accessor", &leased.1]).0, 0);
+    sandbox
+        .bridle(&["revoke", "bao", "--lease", &lease])
+        .expect_code(2);
+    sandbox
+        .bridle(&["revoke", "bao", "--lease", &lease, "--yes"])
+        .ok();
+    let after_lease = sync(&sandbox, "bao", &[]);
+    assert_eq!(after_lease["run"]["status"], "ok", "{after_lease}");
+    assert!(
+        !lease_ids(&sandbox).contains(&lease),
+        "the revoked lease is gone"
+    );
+    assert_ne!(
+        bao.cli(&["token", "lookup", "-accessor", &leased.1]).0,
+        0,
+        "revoking its lease revoked the token"
+    );
+    let audit = sandbox.bridle(&["audit", "log", "--json"]).json();
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "broker.revoke"
+                && e["detail"].as_str().unwrap().contains(&lease))
+    );
+    // Revoking what the broker does not know is refused by the broker, and that is audited too.
+    let unknown = sandbox.bridle(&["revoke", "bao", "--accessor", "no-such-accessor", "--yes"]);
+    unknown.expect_code(1);
+    assert!(
+        unknown.stderr.contains("auth/token/revoke-accessor"),
+        "{}",
+        unknown.stderr
+    );
+    let audit = sandbox.bridle(&["audit", "log", "--json"]).json();
+    assert!(
+        audit
+            .as_array()
+            .unwrap()
+            .iter()
+            .any(|e| e["action"] == "broker.revoke"
+                && e["detail"].as_str().unwrap().contains("no-such-accessor")
+                && e["detail"].as_str().unwrap().contains("\"failed\""))
+    );
+
     // No token and no secret value anywhere in the database file or its WAL.
     let mut needles = vec![
         bao.root_token.clone(),
@@ -545,6 +606,7 @@ fn openbao_sync_inventory_grants_drift_revocation_and_no_secret_in_the_database(
         estate.limited.0.clone(),
         estate.victim.0.clone(),
         estate.blocked.0.clone(),
+        leased.0.clone(),
     ];
     needles.extend(estate.secret_values.iter().cloned());
     for file in [sandbox.db(), with_suffix(&sandbox.db(), "-wal")] {

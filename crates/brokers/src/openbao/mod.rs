@@ -88,7 +88,29 @@ pub async fn revoke_lease(profile: &Profile, lease_id: &str) -> Result<String, B
 async fn revoke(client: &Client, path: &str, body: &Value) -> Result<String, BrokerError> {
     match client.write(path, body).await? {
         Answer::Data(Value::Null) => Ok(format!("{path}: revoked (204 No Content)")),
-        Answer::Data(v) => Ok(format!("{path}: revoked ({v})")),
+        Answer::Data(v) => {
+            // OpenBao answers 200 with a warning when there was nothing to revoke.
+            let warnings = strings(v.get("warnings"));
+            let nothing = warnings
+                .iter()
+                .any(|w| w.to_ascii_lowercase().contains("no token found"));
+            if nothing {
+                return Err(BrokerError::Status {
+                    address: client.address().to_owned(),
+                    path: format!("/v1/{path}"),
+                    status: 200,
+                    message: format!("nothing was revoked: {}", warnings.join("; ")),
+                });
+            }
+            if warnings.is_empty() {
+                Ok(format!("{path}: revoked"))
+            } else {
+                Ok(format!(
+                    "{path}: revoked (warnings: {})",
+                    warnings.join("; ")
+                ))
+            }
+        }
         Answer::Missing => Err(BrokerError::Status {
             address: client.address().to_owned(),
             path: format!("/v1/{path}"),
