@@ -113,13 +113,8 @@ fn profile_row(
 async fn collect(profile: &Profile) -> Result<Collected, BrokerError> {
     match profile.kind {
         BrokerKind::Openbao => bridle_brokers::openbao::collect(profile).await,
-        BrokerKind::Oidc | BrokerKind::Mcp => Err(BrokerError::Config {
-            profile: profile.name.clone(),
-            message: format!(
-                "syncing {} brokers is not yet supported in this build",
-                profile.kind.as_str()
-            ),
-        }),
+        BrokerKind::Oidc => bridle_brokers::oidc::collect(profile).await,
+        BrokerKind::Mcp => bridle_brokers::mcp::collect(profile).await,
     }
 }
 

@@ -395,10 +395,11 @@ pub async fn sync(paths: &DataPaths, args: SyncArgs) -> Result<ExitCode> {
         print_run(&report.run)?;
         if let Some(s) = &report.snapshot {
             say!(
-                "  inventory: {} identities, {} credentials, {} resources, {} grants ({} added, {} changed, {} removed)",
+                "  inventory: {} identities, {} credentials, {} resources, {} tools, {} grants ({} added, {} changed, {} removed)",
                 s.counts.identities,
                 s.counts.credentials,
                 s.counts.resources,
+                s.counts.tools,
                 s.counts.grants,
                 s.added,
                 s.changed,
