@@ -420,3 +420,116 @@ async fn read_run(tx: &mut WriteTransaction, id: i64) -> Result<SyncRun> {
         .await?;
     run_from_row(&row)
 }
+
+#[cfg(test)]
+mod tests {
+    use bridle_core::estate::{Syntax, parse};
+    use bridle_core::time::parse_utc;
+
+    use super::*;
+    use crate::AuditKey;
+
+    const ESTATE: &str = r#"{"bridle":"estate/v1",
+     "identities":[{"id":"vault:b:auth/approle/role/ci","kind":"vault_role","name":"ci"}],
+     "resources":[{"id":"vault:b:secret/","kind":"secret_store","name":"kv","sensitivity":"restricted","crown_jewel":false}],
+     "grants":[{"id":"vault:b:g","subject":"vault:b:auth/approle/role/ci","target":"vault:b:secret/","actions":["read"],"standing":true}]}"#;
+
+    fn actor() -> Actor {
+        Actor {
+            user: "tester".into(),
+            host: "test-host".into(),
+        }
+    }
+
+    fn start() -> SyncStart {
+        SyncStart {
+            profile: "b".into(),
+            kind: "openbao".into(),
+            address: "http://127.0.0.1:1/".into(),
+            started_at: parse_utc("2026-11-28T10:00:00Z").unwrap(),
+        }
+    }
+
+    #[tokio::test]
+    async fn a_sync_lands_whole_and_a_refused_or_failed_one_writes_only_its_record() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("x.db"),
+            AuditKey::at(dir.path().join("audit.key")),
+        )
+        .await
+        .unwrap();
+        let estate = parse(ESTATE.as_bytes(), Syntax::Json).estate.unwrap();
+        let at = parse_utc("2026-11-28T10:00:01Z").unwrap();
+        let observations = vec![StoredObservation {
+            kind: "vault.role".into(),
+            id: "vault:b:auth/approle/role/ci".into(),
+            facts: r#"{"token_ttl":3600}"#.into(),
+        }];
+        let unknown = vec![("token accessors".to_owned(), "403".to_owned())];
+        let (run, summary) = store
+            .record_sync(
+                &start(),
+                "broker:b",
+                &estate,
+                &observations,
+                &unknown,
+                at,
+                &actor(),
+                |_| Ok(()),
+            )
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(run.status, "ok");
+        assert_eq!(run.snapshot_id, Some(summary.snapshot.id));
+        assert_eq!(run.unknown_parts, unknown);
+        assert_eq!(store.sync_observations(run.id).await.unwrap(), observations);
+
+        // Refused inside the transaction: no snapshot, no run, no observation, no audit entry.
+        let audit_before = store.audit_entries().await.unwrap().len();
+        let refused = store
+            .record_sync(
+                &start(),
+                "broker:b",
+                &estate,
+                &observations,
+                &[],
+                at,
+                &actor(),
+                |_| Err(vec!["conflict".into()]),
+            )
+            .await
+            .unwrap();
+        assert_eq!(refused.unwrap_err(), vec!["conflict".to_owned()]);
+        assert_eq!(store.snapshots().await.unwrap().len(), 1);
+        assert_eq!(store.sync_runs("b").await.unwrap().len(), 1);
+        assert_eq!(store.audit_entries().await.unwrap().len(), audit_before);
+
+        // A failed sync: its run and audit entry only; the inventory is as it was.
+        let failed = store
+            .record_failed_sync(&start(), "refused", at, &actor())
+            .await
+            .unwrap();
+        assert_eq!(
+            (failed.status.as_str(), failed.snapshot_id),
+            ("failed", None)
+        );
+        assert_eq!(failed.error.as_deref(), Some("refused"));
+        assert_eq!(store.snapshots().await.unwrap().len(), 1);
+        assert_eq!(store.current_estate().await.unwrap(), {
+            let mut e = estate.clone();
+            e.sort();
+            e
+        });
+        let entries = store.audit_entries().await.unwrap();
+        assert_eq!(entries.len(), audit_before + 1);
+        assert_eq!(entries.last().unwrap().action, "broker.sync");
+        assert!(store.verify_audit().await.unwrap().intact());
+        let digests = store
+            .source_digests_at("broker:b", summary.snapshot.id)
+            .await
+            .unwrap();
+        assert_eq!(digests.len(), 3);
+    }
+}
