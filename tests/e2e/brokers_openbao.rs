@@ -806,3 +806,96 @@ fn openbao_faults_fail_the_sync_clearly_and_keep_the_last_snapshot() {
     let human = sandbox.bridle(&["broker", "ls"]);
     assert!(human.stdout.contains("failed"), "{}", human.stdout);
 }
+
+#[test]
+fn broker_profiles_are_validated_hold_only_references_and_can_be_removed() {
+    let sandbox = Sandbox::new();
+    let add = |args: &[&str]| {
+        let mut full = vec!["broker", "add"];
+        full.extend_from_slice(args);
+        sandbox.bridle(&full)
+    };
+    let bad = add(&["x", "--kind", "ldap", "--address", "http://127.0.0.1:1"]);
+    bad.expect_code(2);
+    assert!(bad.stderr.contains("--kind `ldap`"), "{}", bad.stderr);
+    let bad = add(&["x", "--kind", "openbao", "--address", "ftp://host"]);
+    bad.expect_code(2);
+    assert!(bad.stderr.contains("--address"), "{}", bad.stderr);
+    let bad = add(&["x", "--kind", "openbao", "--address", "http://127.0.0.1:1"]);
+    bad.expect_code(2);
+    assert!(bad.stderr.contains("--credential"), "{}", bad.stderr);
+    let bad = add(&[
+        "x",
+        "--kind",
+        "oidc",
+        "--address",
+        "http://127.0.0.1:1",
+        "--setting",
+        "client_secret=hunter2",
+    ]);
+    bad.expect_code(2);
+    assert!(bad.stderr.contains("--credential"), "{}", bad.stderr);
+    let bad = add(&[
+        "x",
+        "--kind",
+        "openbao",
+        "--address",
+        "https://127.0.0.1:1",
+        "--credential",
+        "env:T",
+        "--ca-file",
+        "/nonexistent/ca.pem",
+    ]);
+    bad.expect_code(2);
+    assert!(bad.stderr.contains("ca.pem"), "{}", bad.stderr);
+
+    add(&[
+        "kc",
+        "--kind",
+        "vault",
+        "--address",
+        "http://127.0.0.1:1",
+        "--credential",
+        "keychain:bridle/bao",
+        "--setting",
+        "environment=prod",
+    ])
+    .ok();
+    add(&[
+        "kc",
+        "--kind",
+        "vault",
+        "--address",
+        "http://127.0.0.1:1",
+        "--credential",
+        "env:T",
+    ])
+    .expect_code(1);
+    let listed = sandbox.bridle(&["broker", "ls", "--json"]).json();
+    assert_eq!(listed[0]["credential"], "keychain:bridle/bao");
+    assert_eq!(listed[0]["kind"], "openbao");
+    assert_eq!(listed[0]["settings"]["environment"], "prod");
+    let report = sync(&sandbox, "kc", &[]);
+    assert_eq!(report["run"]["status"], "failed");
+    assert!(
+        report["run"]["error"]
+            .as_str()
+            .unwrap()
+            .contains("keychain"),
+        "{report}"
+    );
+    sandbox.bridle(&["broker", "rm", "kc"]).ok();
+    sandbox.bridle(&["broker", "rm", "kc"]).expect_code(2);
+    assert_eq!(
+        sandbox.bridle(&["broker", "ls", "--json"]).json(),
+        json!([])
+    );
+    let audit = sandbox.bridle(&["audit", "log", "--json"]).json();
+    let actions: Vec<&str> = audit
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter_map(|e| e["action"].as_str())
+        .collect();
+    assert_eq!(actions, ["broker.add", "broker.sync", "broker.rm"]);
+}

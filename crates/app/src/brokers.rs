@@ -231,6 +231,16 @@ impl Bridle {
             if key.is_empty() {
                 return Err(invalid(format!("--setting `={value}`: the key is empty")));
             }
+            // Settings are stored as they are; a secret belongs behind --credential.
+            let lower = key.to_ascii_lowercase();
+            if ["secret", "token", "password"]
+                .iter()
+                .any(|w| lower.contains(w))
+            {
+                return Err(invalid(format!(
+                    "--setting {key}: settings are stored in the database; give a secret with --credential env:NAME or file:PATH instead"
+                )));
+            }
             settings.insert(key.clone(), Value::String(value.clone()));
         }
         let profile = Profile {
