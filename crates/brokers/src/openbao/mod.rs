@@ -734,11 +734,16 @@ impl Collector {
         }
         for accessor in accessors.into_iter().take(MAX_ITEMS) {
             let path = "auth/token/lookup-accessor";
-            let data = match self
+            let answer = match self
                 .client
                 .write(path, &json!({ "accessor": accessor }))
-                .await?
+                .await
             {
+                // Expired or revoked between the list and the lookup ("invalid accessor").
+                Err(BrokerError::Status { status: 400, .. }) => continue,
+                other => other?,
+            };
+            let data = match answer {
                 Answer::Data(body) => self.data_object(path, &body)?,
                 // Revoked or expired between the list and the lookup.
                 Answer::Missing => continue,
@@ -872,11 +877,16 @@ impl Collector {
                 }
                 let lease_id = format!("{prefix}{key}");
                 let path = "sys/leases/lookup";
-                let data = match self
+                let answer = match self
                     .client
                     .write(path, &json!({ "lease_id": lease_id }))
-                    .await?
+                    .await
                 {
+                    // Expired or revoked between the list and the lookup.
+                    Err(BrokerError::Status { status: 400, .. }) => continue,
+                    other => other?,
+                };
+                let data = match answer {
                     Answer::Data(body) => self.data_object(path, &body)?,
                     Answer::Missing => continue,
                     Answer::Forbidden(message) => {
