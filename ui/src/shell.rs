@@ -222,7 +222,7 @@ fn Navigation() -> impl IntoView {
             </div>
             <div class="nav-group nav-planned" aria-label="Planned">
                 <div class="nav-heading">"Analysis · planned"</div>
-                {["Privilege graph", "Findings", "Risk register", "Brokers", "Evidence"]
+                {["Privilege graph", "Findings", "Risk register", "Evidence"]
                     .into_iter()
                     .map(|label| {
                         view! {

@@ -3,6 +3,7 @@
 //! token accessor or lease (OpenBao/Vault) behind an explicit confirmation. Profiles are added
 //! with `bridle broker add`.
 
+use std::collections::HashMap;
 use std::time::Duration;
 
 use bridle_protocol::ApiError;
@@ -32,6 +33,21 @@ enum Outcome {
 pub fn Brokers() -> impl IntoView {
     let shell = use_shell();
     let reload = RwSignal::new(0u32);
+    // Each profile's last outcome lives at page level, so it survives the list reloading after
+    // a sync (which re-creates the cards).
+    let owner = Owner::current().expect("a page renders inside an owner");
+    let outcomes: StoredValue<HashMap<String, RwSignal<Option<Outcome>>>> =
+        StoredValue::new(HashMap::new());
+    let outcome_of = move |name: &str| {
+        if let Some(signal) = outcomes.with_value(|m| m.get(name).copied()) {
+            return signal;
+        }
+        let signal = owner.with(|| RwSignal::new(None));
+        outcomes.update_value(|m| {
+            m.insert(name.to_owned(), signal);
+        });
+        signal
+    };
     let profiles = LocalResource::new(move || {
         reload.track();
         shell.generation.track();
@@ -68,7 +84,10 @@ pub fn Brokers() -> impl IntoView {
                 }
                 Some(Ok(list)) => {
                     list.into_iter()
-                        .map(|profile| view! { <ProfileCard profile reload /> })
+                        .map(|profile| {
+                            let outcome = outcome_of(&profile.name);
+                            view! { <ProfileCard profile reload outcome /> }
+                        })
                         .collect_view()
                         .into_any()
                 }
@@ -102,9 +121,12 @@ fn last_result(profile: &BrokerProfile) -> String {
 }
 
 #[component]
-fn ProfileCard(profile: BrokerProfile, reload: RwSignal<u32>) -> impl IntoView {
+fn ProfileCard(
+    profile: BrokerProfile,
+    reload: RwSignal<u32>,
+    outcome: RwSignal<Option<Outcome>>,
+) -> impl IntoView {
     let shell = use_shell();
-    let outcome = RwSignal::new(None::<Outcome>);
     let elapsed = RwSignal::new(0u32);
     let name = profile.name.clone();
     let is_vault = profile.kind == "openbao";
