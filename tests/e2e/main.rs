@@ -3,8 +3,8 @@
 
 mod audit;
 mod broker_support;
-mod brokers_openbao;
 mod brokers_oidc_mcp;
+mod brokers_openbao;
 mod cli;
 mod compliance;
 mod file_importers;
