@@ -11,6 +11,11 @@ fn main() {
             "entity",
             "search",
             "import_file",
+            "broker_list",
+            "broker_test",
+            "broker_sync",
+            "broker_drift",
+            "broker_revoke",
         ]),
     ))
     .expect("tauri-build failed");

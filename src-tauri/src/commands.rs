@@ -59,3 +59,70 @@ pub async fn import_file(
         .import_request(&request, bridle_app::now(), &actor)
         .await
 }
+
+#[tauri::command]
+pub async fn broker_list(
+    console: State<'_, Console>,
+) -> Result<Vec<bridle_protocol::brokers::BrokerProfile>, ApiError> {
+    console.bridle()?.broker_list().await
+}
+
+/// Runs a broker read on a blocking thread with its own `block_on`: a connector's future need
+/// not be `Send` (the OIDC connector's is not), and a slow broker never occupies an async worker.
+async fn off_the_runtime<T: Send + 'static>(
+    work: impl FnOnce() -> Result<T, ApiError> + Send + 'static,
+) -> Result<T, ApiError> {
+    tauri::async_runtime::spawn_blocking(work)
+        .await
+        .map_err(|e| ApiError {
+            code: bridle_protocol::ErrorCode::Internal,
+            message: format!("the broker task failed: {e}"),
+        })?
+}
+
+#[tauri::command]
+pub async fn broker_test(
+    console: State<'_, Console>,
+    name: String,
+) -> Result<bridle_protocol::brokers::BrokerTest, ApiError> {
+    let bridle = console.bridle()?.clone();
+    off_the_runtime(move || {
+        tauri::async_runtime::block_on(async move { bridle.broker_test(&name).await })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn broker_sync(
+    console: State<'_, Console>,
+    name: String,
+) -> Result<bridle_protocol::brokers::SyncReport, ApiError> {
+    let actor = bridle_app::current_actor();
+    let bridle = console.bridle()?.clone();
+    off_the_runtime(move || {
+        tauri::async_runtime::block_on(async move { bridle.sync(&name, &actor).await })
+    })
+    .await
+}
+
+#[tauri::command]
+pub async fn broker_drift(
+    console: State<'_, Console>,
+    name: String,
+) -> Result<bridle_protocol::brokers::Drift, ApiError> {
+    console.bridle()?.drift(&name, None, None).await
+}
+
+#[tauri::command]
+pub async fn broker_revoke(
+    console: State<'_, Console>,
+    name: String,
+    target: bridle_protocol::brokers::RevokeTarget,
+    confirmed: bool,
+) -> Result<bridle_protocol::brokers::Revocation, ApiError> {
+    let actor = bridle_app::current_actor();
+    console
+        .bridle()?
+        .revoke(&name, &target, confirmed, &actor)
+        .await
+}

@@ -86,6 +86,11 @@ fn main() -> Result<()> {
             commands::entity,
             commands::search,
             commands::import_file,
+            commands::broker_list,
+            commands::broker_test,
+            commands::broker_sync,
+            commands::broker_drift,
+            commands::broker_revoke,
         ])
         .build(tauri::generate_context!())
         .context("cannot start the window")?;

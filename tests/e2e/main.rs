@@ -2,8 +2,12 @@
 //! temporary directory per test (see [`support::Sandbox`]).
 
 mod audit;
+mod broker_support;
+mod brokers_oidc_mcp;
+mod brokers_openbao;
 mod cli;
 mod compliance;
+mod file_importers;
 mod graph;
 mod import;
 mod malformed;

@@ -118,3 +118,46 @@ pub async fn pick_estate_file() -> Result<Option<String>, ApiError> {
     )
     .await
 }
+
+pub async fn broker_list() -> Result<Vec<bridle_protocol::brokers::BrokerProfile>, ApiError> {
+    call("broker_list", &NoArgs {}).await
+}
+
+#[derive(Serialize)]
+struct Named<'a> {
+    name: &'a str,
+}
+
+pub async fn broker_test(name: &str) -> Result<bridle_protocol::brokers::BrokerTest, ApiError> {
+    call("broker_test", &Named { name }).await
+}
+
+pub async fn broker_sync(name: &str) -> Result<bridle_protocol::brokers::SyncReport, ApiError> {
+    call("broker_sync", &Named { name }).await
+}
+
+pub async fn broker_drift(name: &str) -> Result<bridle_protocol::brokers::Drift, ApiError> {
+    call("broker_drift", &Named { name }).await
+}
+
+pub async fn broker_revoke(
+    name: &str,
+    target: &bridle_protocol::brokers::RevokeTarget,
+    confirmed: bool,
+) -> Result<bridle_protocol::brokers::Revocation, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        name: &'a str,
+        target: &'a bridle_protocol::brokers::RevokeTarget,
+        confirmed: bool,
+    }
+    call(
+        "broker_revoke",
+        &Args {
+            name,
+            target,
+            confirmed,
+        },
+    )
+    .await
+}

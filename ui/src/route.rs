@@ -11,6 +11,7 @@ pub enum Route {
     Inventory(InventoryKind),
     Entity(String),
     Import,
+    Brokers,
     NotFound(String),
 }
 
@@ -27,6 +28,7 @@ impl Route {
             },
             "entity" if !rest.is_empty() => Route::Entity(decode(rest)),
             "import" => Route::Import,
+            "brokers" => Route::Brokers,
             _ => Route::NotFound(path.to_owned()),
         }
     }
@@ -37,6 +39,7 @@ impl Route {
             Route::Inventory(kind) => format!("#/inventory/{}", kind.as_str()),
             Route::Entity(id) => format!("#/entity/{}", encode(id)),
             Route::Import => "#/import".to_owned(),
+            Route::Brokers => "#/brokers".to_owned(),
             Route::NotFound(path) => format!("#/{path}"),
         }
     }
@@ -113,5 +116,6 @@ mod tests {
             Route::Inventory(InventoryKind::Grants)
         );
         assert_eq!(Route::parse(""), Route::Dashboard);
+        assert_eq!(Route::parse(&Route::Brokers.href()), Route::Brokers);
     }
 }

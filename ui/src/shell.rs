@@ -152,6 +152,7 @@ fn Console(info: ConsoleInfo) -> impl IntoView {
                         }
                         Route::Entity(id) => view! { <pages::entity::EntityPage id /> }.into_any(),
                         Route::Import => view! { <pages::import::Import /> }.into_any(),
+                        Route::Brokers => view! { <pages::brokers::Brokers /> }.into_any(),
                         Route::NotFound(path) => {
                             view! {
                                 <section class="empty-state">
@@ -208,6 +209,7 @@ fn Navigation() -> impl IntoView {
             <div class="nav-group">
                 {link(Route::Dashboard, "Overview", "nav-dashboard")}
                 {link(Route::Import, "Import", "nav-import")}
+                {link(Route::Brokers, "Brokers", "nav-brokers")}
             </div>
             <div class="nav-group">
                 <div class="nav-heading">"Inventory"</div>
@@ -220,7 +222,7 @@ fn Navigation() -> impl IntoView {
             </div>
             <div class="nav-group nav-planned" aria-label="Planned">
                 <div class="nav-heading">"Analysis · planned"</div>
-                {["Privilege graph", "Findings", "Risk register", "Brokers", "Evidence"]
+                {["Privilege graph", "Findings", "Risk register", "Evidence"]
                     .into_iter()
                     .map(|label| {
                         view! {

@@ -112,21 +112,7 @@ impl Bridle {
         let outcome = self
             .store
             .import(source, Some(&origin), estate, at, actor, |others| {
-                for reference in unresolved {
-                    let problem = match others.ids.get(&reference.id) {
-                        None => Some(reference.unknown()),
-                        Some((kind, owner)) => reference.check_external(*kind, owner),
-                    };
-                    rejection.extend(problem);
-                }
-                if !others.ids.is_empty() {
-                    rejection.extend(owned_elsewhere(estate, &others.ids));
-                }
-                if rejection.is_empty() {
-                    Ok(())
-                } else {
-                    Err(Vec::new())
-                }
+                check_against_other_sources(estate, unresolved, others, &mut rejection)
             })
             .await
             .map_err(store_error)?;
@@ -153,6 +139,32 @@ impl Bridle {
                 })
             }
         }
+    }
+}
+
+/// The checks that need the other sources (run inside the write transaction): open references
+/// resolve to entities of the right kind, and no id is taken from another source. Problems go to
+/// `rejection`; `Err` tells the store to write nothing.
+pub(crate) fn check_against_other_sources(
+    estate: &bridle_core::Estate,
+    unresolved: &[estate::Unresolved],
+    others: &bridle_store::SourceNamespace,
+    rejection: &mut Vec<Diagnostic>,
+) -> bridle_store::Verdict {
+    for reference in unresolved {
+        let problem = match others.ids.get(&reference.id) {
+            None => Some(reference.unknown()),
+            Some((kind, owner)) => reference.check_external(*kind, owner),
+        };
+        rejection.extend(problem);
+    }
+    if !others.ids.is_empty() {
+        rejection.extend(owned_elsewhere(estate, &others.ids));
+    }
+    if rejection.is_empty() {
+        Ok(())
+    } else {
+        Err(Vec::new())
     }
 }
 

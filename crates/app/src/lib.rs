@@ -4,11 +4,13 @@
 //! Architecture invariant: this is the only crate that turns domain types into `protocol` types,
 //! and the only place where the clock and the OS user are read (and then passed down as inputs).
 
+mod brokers;
 mod compliance;
 mod console;
 mod convert;
 mod error;
 pub mod export;
+mod file_import;
 pub mod generate;
 mod graph;
 mod import;
@@ -21,6 +23,7 @@ pub use inventory::SnapshotCheck;
 
 pub use compliance::{catalog, controls, frameworks, parse_framework, parse_severity};
 pub use error::{ApiError, ErrorCode};
+pub use file_import::{BrokerFileFormat, PreparedBrokerFile, prepare_broker_file};
 pub use import::PreparedImport;
 pub use paths::DataPaths;
 pub use risk::parse_risk_id;

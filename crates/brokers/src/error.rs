@@ -32,6 +32,14 @@ pub enum BrokerError {
         path: String,
         detail: String,
     },
+    /// A JSON-RPC error answer (MCP): the server understood the request and refused it.
+    #[error("{address}: `{method}` answered JSON-RPC error {code}: {message}")]
+    Rpc {
+        address: String,
+        method: String,
+        code: i64,
+        message: String,
+    },
     /// A file importer's input problem, located (`FILE: $.entries[3].spiffe_id: …`).
     #[error("{file}: {location}: {message}")]
     File {

@@ -12,8 +12,13 @@
 //! No SQL and no clock here: the caller stores the result and passes the time in.
 
 pub mod error;
+pub mod kubernetes;
+pub mod mcp;
+pub mod oidc;
+pub mod openbao;
 pub mod profile;
 pub mod secret;
+pub mod spire;
 
 pub use error::BrokerError;
 pub use profile::{BrokerKind, Profile, TlsOptions};

@@ -2,7 +2,9 @@
 //! `bridle_app`, and prints the result as a table or as `--json` (protocol types).
 
 mod analysis;
+mod brokers;
 mod compliance;
+mod file_import;
 mod output;
 
 use std::path::{Path, PathBuf};
@@ -53,14 +55,19 @@ struct Cli {
 enum Command {
     /// Validate an estate file (JSON or YAML) and import it as a new snapshot of its source.
     #[command(
-        after_help = "Examples:\n  bridle import estate.json\n  bridle --db team.db import hr.yaml --source hr\n\nEvery error is printed as FILE: LOCATION: message. A rejected file changes nothing (exit code 2)."
+        after_help = "Examples:\n  bridle import estate.json\n  bridle --db team.db import hr.yaml --source hr\n  bridle import --format spire entries.json\n  bridle import --format kubernetes rbac.json --source prod-eu\n\nEvery error is printed as FILE: LOCATION: message. A rejected file changes nothing (exit code 2)."
     )]
     Import {
-        /// The estate/v1 file (.json, .yaml or .yml).
+        /// The estate/v1 file (.json, .yaml or .yml), or an exported broker file (see --format).
         file: PathBuf,
         /// Keep this file's entities as source `import:NAME`, side by side with other files.
+        /// With --format kubernetes, NAME is also the cluster name in ids (default kubernetes).
         #[arg(long, value_name = "NAME")]
         source: Option<String>,
+        /// What the file is: estate/v1, `spire-server entry show -output json`, or `kubectl get
+        /// serviceaccounts,roles,rolebindings,clusterroles,clusterrolebindings -A -o json`.
+        #[arg(long, value_enum, default_value_t = ImportFormat::Estate)]
+        format: ImportFormat,
         #[arg(long)]
         json: bool,
     },
@@ -223,6 +230,15 @@ enum Command {
     /// The risk register: ls, show, suggest, add, update, accept, close, comment.
     #[command(subcommand)]
     Risk(compliance::RiskCommand),
+    /// Live brokers (OpenBao/Vault, OIDC issuers, MCP servers): add, ls, show, test, rm.
+    #[command(subcommand)]
+    Broker(brokers::BrokerCommand),
+    /// Read a broker and import what it holds as a new snapshot of source `broker:NAME`.
+    Sync(brokers::SyncArgs),
+    /// What changed at a broker between two syncs (entities and broker facts).
+    Drift(brokers::DriftArgs),
+    /// Revoke a token (by accessor) or a lease at an OpenBao/Vault broker; needs --yes.
+    Revoke(brokers::RevokeArgs),
 }
 
 /// `--at` and `--json`, shared by every analysis.
@@ -250,6 +266,17 @@ enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
+}
+
+/// The file formats `bridle import` reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
+enum ImportFormat {
+    /// An estate/v1 document (JSON or YAML).
+    Estate,
+    /// SPIRE registration entries (`spire-server entry show -output json`).
+    Spire,
+    /// Kubernetes service accounts and RBAC (`kubectl get … -A -o json`).
+    Kubernetes,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -336,8 +363,20 @@ fn init_logging(verbose: u8) {
 async fn run(cli: Cli) -> Result<ExitCode> {
     let paths = DataPaths::resolve(cli.db.clone(), cli.audit_key.clone())?;
     match cli.command {
-        Command::Import { file, source, json } => {
-            import(&paths, &file, source.as_deref(), json).await
+        Command::Import {
+            file,
+            source,
+            json,
+            format,
+        } => {
+            let broker_format = match format {
+                ImportFormat::Estate => {
+                    return import(&paths, &file, source.as_deref(), json).await;
+                }
+                ImportFormat::Spire => bridle_app::BrokerFileFormat::Spire,
+                ImportFormat::Kubernetes => bridle_app::BrokerFileFormat::Kubernetes,
+            };
+            file_import::import(&paths, broker_format, &file, source.as_deref(), json).await
         }
         Command::Export {
             format: ExportFormat::Opengraph,
@@ -508,6 +547,10 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Controls(args) => compliance::controls(args),
         Command::Coverage(args) => compliance::coverage(&paths, args).await,
         Command::Risk(command) => compliance::risk(&paths, command).await,
+        Command::Broker(command) => brokers::broker(&paths, command).await,
+        Command::Sync(args) => brokers::sync(&paths, args).await,
+        Command::Drift(args) => brokers::drift(&paths, args).await,
+        Command::Revoke(args) => brokers::revoke(&paths, args).await,
     }
 }
 

@@ -4,6 +4,7 @@
 //! Architecture invariant: plain serde data, no behaviour, and it builds for `wasm32`. Only the
 //! `app` crate converts domain types into these.
 
+pub mod brokers;
 pub mod compliance;
 pub mod console;
 

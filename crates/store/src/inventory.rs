@@ -822,9 +822,31 @@ impl Store {
         check: impl FnOnce(&SourceNamespace) -> Verdict,
     ) -> Result<std::result::Result<ImportSummary, Vec<String>>> {
         let mut tx = WriteTransaction::begin(self).await?;
+        let outcome = self
+            .import_in(&mut tx, source, origin, estate, at, actor, check)
+            .await?;
+        match outcome {
+            Ok(_) => tx.commit().await?,
+            Err(_) => tx.rollback().await?,
+        }
+        Ok(outcome)
+    }
+
+    /// [`Store::import`] on the caller's open transaction (a broker sync adds its own rows to
+    /// the same transaction); the caller commits on `Ok(Ok(..))` and rolls back otherwise.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) async fn import_in(
+        &self,
+        tx: &mut WriteTransaction,
+        source: &str,
+        origin: Option<&str>,
+        estate: &Estate,
+        at: Timestamp,
+        actor: &Actor,
+        check: impl FnOnce(&SourceNamespace) -> Verdict,
+    ) -> Result<std::result::Result<ImportSummary, Vec<String>>> {
         let namespace = other_sources(tx.conn(), source).await?;
         if let Err(reasons) = check(&namespace) {
-            tx.rollback().await?;
             return Ok(Err(reasons));
         }
         let now = format_utc(&at);
@@ -863,7 +885,6 @@ impl Store {
             let whole = load_estate(tx.conn(), AsOf::Current).await?;
             let dangling = dangling_references(&whole);
             if !dangling.is_empty() {
-                tx.rollback().await?;
                 return Ok(Err(dangling));
             }
             canonical_sha256(&whole)
@@ -919,7 +940,6 @@ impl Store {
                 },
             )
             .await?;
-        tx.commit().await?;
         Ok(Ok(ImportSummary {
             snapshot,
             audit_seq,

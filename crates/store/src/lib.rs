@@ -7,14 +7,18 @@
 //! database holds credential metadata only; no secret value ever reaches this crate.
 
 mod audit;
+mod brokers;
 mod database;
+mod drift;
 mod inventory;
 mod risk;
 mod transaction;
 
 pub use audit::{Actor, AuditEntry, AuditKey, AuditVerification};
+pub use brokers::{StoredObservation, StoredProfile, SyncRun, SyncStart};
 pub use database::Store;
-pub use inventory::{ImportSummary, SnapshotRecord, SourceNamespace, Stored};
+pub use drift::SourceDigests;
+pub use inventory::{ImportSummary, SnapshotRecord, SourceNamespace, Stored, Verdict};
 pub use risk::{NewRisk, RiskChange, RiskEvent};
 
 use std::path::PathBuf;

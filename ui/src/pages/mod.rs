@@ -1,5 +1,6 @@
 //! One module per page; each owns its requests and shows its own errors.
 
+pub mod brokers;
 pub mod dashboard;
 pub mod entity;
 pub mod import;
