@@ -6,12 +6,14 @@
 //! never misses a mutation. Migrations in `migrations/` are embedded and never edited. The
 //! database holds credential metadata only; no secret value ever reaches this crate.
 
+mod attestation;
 mod audit;
 mod database;
 mod inventory;
 mod risk;
 mod transaction;
 
+pub use attestation::{AttachedFile, Attestation, AttestationTarget};
 pub use audit::{Actor, AuditEntry, AuditKey, AuditVerification};
 pub use database::Store;
 pub use inventory::{ImportSummary, SnapshotRecord, SourceNamespace, Stored};
