@@ -4,6 +4,7 @@
 mod audit;
 mod cli;
 mod compliance;
+mod evidence;
 mod graph;
 mod import;
 mod malformed;

@@ -8,6 +8,7 @@ mod compliance;
 mod console;
 mod convert;
 mod error;
+pub mod evidence;
 pub mod export;
 pub mod generate;
 mod graph;

@@ -7,6 +7,8 @@
 //! the evaluation time it chose) and writes bytes; no SQL, no clock, no network, no protocol
 //! types. The same input always gives the same bytes.
 
+pub mod csv_tables;
 pub mod opengraph;
+pub mod oscal;
 pub mod pdf;
 pub mod report;
