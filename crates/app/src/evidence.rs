@@ -562,14 +562,9 @@ impl Bridle {
             .map_err(store_error)?;
         let graph = PrivilegeGraph::build(&estate, at);
         let risks = self.store.risks().await.map_err(store_error)?;
-        let attestations: Vec<Attestation> = self
-            .store
-            .attestations()
-            .await
-            .map_err(store_error)?
-            .into_iter()
-            .filter(|a| a.at <= at)
-            .collect();
+        // Like the register, the attestations are the ones recorded now, each with its date.
+        let attestations: Vec<Attestation> =
+            self.store.attestations().await.map_err(store_error)?;
         let audit = self.store.verify_audit().await.map_err(store_error)?;
         let head_hash = audit
             .head_hash
@@ -728,7 +723,7 @@ impl Bridle {
                 "Findings come from the automated checks run over the snapshot at the evaluation time: pass, fail, or unknown when the data needed is missing (never pass).".to_owned(),
                 "A failing finding covered by an accepted, unexpired risk of the register counts as accepted: it does not fail its control, and the risk is named.".to_owned(),
                 "An automated control is met when its findings all pass (or are accepted), not met when they fail and none pass, partly met when passes are mixed with failures or unknowns, and not assessed when no finding decides it.".to_owned(),
-                "A control without automated checks (attested by hand) is met when a manual attestation was recorded for it or for the subcategory by the evaluation time, and not assessed otherwise. An attestation never overrides a failing finding.".to_owned(),
+                "A control without automated checks (attested by hand) is met when a manual attestation is recorded for it or for the subcategory (the pack lists each with who recorded it and when), and not assessed otherwise. An attestation never overrides a failing finding.".to_owned(),
                 "A subcategory is met when all its mapped controls are met, not assessed when none is assessed (or no control is mapped and nothing was attested), not met when its assessed controls are all not met, and partly met otherwise.".to_owned(),
             ],
             thresholds: vec![

@@ -86,46 +86,51 @@ fn kind_color(kind: &str) -> Rgb8 {
     }
 }
 
-const NODE_W: f32 = 104.0;
-const NODE_H: f32 = 26.0;
+const NODE_H: f32 = 30.0;
+/// Layout units between neighbouring rows of a layer (core's `NODE_SPACING`).
+const ROW_UNITS: f32 = 64.0;
+/// Layout units between layers (core's `LAYER_SPACING`).
+const LAYER_UNITS: f32 = 240.0;
+const GAP: f32 = 16.0;
+
+/// Node width and scales: layers spread over the width, each box as wide as its column allows
+/// (at most 110 pt); rows a box height plus a gap apart.
+fn geometry(figure: &PathFigure, width: f32) -> (f32, f32, f32) {
+    let layers = (figure.width as f32 / LAYER_UNITS).round() + 1.0;
+    let node_w = ((width + GAP) / layers - GAP).min(110.0);
+    let scale_x = if layers > 1.0 {
+        (width - node_w) / (figure.width as f32)
+    } else {
+        0.0
+    };
+    let scale_x = scale_x.min((node_w + 40.0) / LAYER_UNITS);
+    let scale_y = (NODE_H + 8.0) / ROW_UNITS;
+    (node_w, scale_x, scale_y)
+}
 
 /// The height a path figure takes at `width`.
 pub(crate) fn path_figure_height(figure: &PathFigure, width: f32) -> f32 {
-    let (scale_x, scale_y) = scales(figure, width);
-    let _ = scale_x;
-    figure.height as f32 * scale_y + NODE_H + 30.0
-}
-
-fn scales(figure: &PathFigure, width: f32) -> (f32, f32) {
-    let span_x = figure.width.max(1.0) as f32;
-    let scale_x = ((width - NODE_W) / span_x).min(0.6);
-    // Layout units are the same in both directions; keep rows at least a node apart.
-    let scale_y = scale_x.max(NODE_H * 1.35 / 64.0);
-    (scale_x, scale_y)
+    let (_, _, scale_y) = geometry(figure, width);
+    figure.height as f32 * scale_y + NODE_H + 16.0
 }
 
 /// Draws a privilege-path figure: boxes per entity coloured by kind (crown jewels outlined in
 /// red), arrows between them in layout order.
 pub(crate) fn path_figure(c: &mut Canvas, top: f32, width: f32, figure: &PathFigure) {
-    let (scale_x, scale_y) = scales(figure, width);
-    let origin_x = MARGIN_LEFT
-        + if figure.width <= 0.0 {
-            (width - NODE_W) / 2.0
-        } else {
-            0.0
-        };
+    let (node_w, scale_x, scale_y) = geometry(figure, width);
+    let origin_x = MARGIN_LEFT;
     let centre = |n: usize| {
         let node = &figure.nodes[n];
         (
-            origin_x + node.x as f32 * scale_x + NODE_W / 2.0,
+            origin_x + node.x as f32 * scale_x + node_w / 2.0,
             top + 8.0 + node.y as f32 * scale_y + NODE_H / 2.0,
         )
     };
     for &(from, to) in &figure.edges {
         let (x1, y1) = centre(from);
         let (x2, y2) = centre(to);
-        let start = (x1 + NODE_W / 2.0, y1);
-        let end = (x2 - NODE_W / 2.0 - 1.0, y2);
+        let start = (x1 + node_w / 2.0, y1);
+        let end = (x2 - node_w / 2.0 - 1.0, y2);
         if x2 > x1 {
             let mid = (start.0 + end.0) / 2.0;
             c.polyline(&[start, (mid, start.1), (mid, end.1), end], 0.8, MUTED);
@@ -139,29 +144,31 @@ pub(crate) fn path_figure(c: &mut Canvas, top: f32, width: f32, figure: &PathFig
         );
     }
     let red = Rgb8(0xc0, 0x39, 0x2b);
+    let kind_style = TextStyle::new(Face::Regular, 5.5, MUTED);
+    let label_style = TextStyle::new(Face::Bold, 6.5, INK);
     for (i, node) in figure.nodes.iter().enumerate() {
         let (cx, cy) = centre(i);
-        let x = cx - NODE_W / 2.0;
+        let x = cx - node_w / 2.0;
         let y = cy - NODE_H / 2.0;
-        c.rect(
-            x,
-            y,
-            NODE_W,
-            NODE_H,
-            kind_color(&node.kind),
-            Some(if node.crown_jewel { red } else { RULE }),
-        );
+        let stroke = if node.crown_jewel { red } else { RULE };
+        c.rect(x, y, node_w, NODE_H, kind_color(&node.kind), Some(stroke));
+        let inner = node_w - if node.crown_jewel { 10.0 } else { 6.0 };
         if node.crown_jewel {
-            c.rect(x + NODE_W - 6.0, y, 6.0, NODE_H, red, None);
+            c.rect(x + node_w - 5.0, y, 5.0, NODE_H, red, None);
         }
-        let kind_style = TextStyle::new(Face::Regular, 6.0, MUTED);
-        let label_style = TextStyle::new(Face::Bold, 7.0, INK);
-        c.text(x + 4.0, y + 9.0, kind_style, &node.kind.to_uppercase());
-        c.text(
-            x + 4.0,
-            y + 19.5,
-            label_style,
-            &super::fit(&node.label, label_style, NODE_W - 12.0),
-        );
+        c.text(x + 3.0, y + 7.5, kind_style, &node.kind.to_uppercase());
+        let lines = super::layout::wrap(&node.label, label_style, inner);
+        for (n, line) in lines.iter().take(2).enumerate() {
+            let text = if n == 1 && lines.len() > 2 {
+                super::fit(
+                    &format!("{line} {}", lines[2..].join(" ")),
+                    label_style,
+                    inner,
+                )
+            } else {
+                line.clone()
+            };
+            c.text(x + 3.0, y + 16.0 + n as f32 * 8.0, label_style, &text);
+        }
     }
 }

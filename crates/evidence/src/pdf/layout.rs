@@ -263,7 +263,8 @@ impl Faces {
 #[derive(Debug, Clone, PartialEq)]
 pub(crate) struct Heading {
     pub level: u8,
-    pub title: String,
+    /// The title in the contents and the outline.
+    pub toc_title: String,
     /// Index into the flow's pages.
     pub page: usize,
 }
@@ -327,6 +328,11 @@ impl Flow {
 
     /// A heading of level 1 (new page), 2 or 3, kept with at least the next few lines.
     pub(crate) fn heading(&mut self, level: u8, title: &str) {
+        self.heading_with_toc(level, title, title);
+    }
+
+    /// A heading listed in the contents under a longer title.
+    pub(crate) fn heading_with_toc(&mut self, level: u8, title: &str, toc_title: &str) {
         let style = match level {
             1 => TextStyle::new(Face::Bold, 17.0, ACCENT),
             2 => TextStyle::new(Face::Bold, 13.0, ACCENT),
@@ -342,7 +348,7 @@ impl Flow {
         }
         self.headings.push(Heading {
             level,
-            title: title.to_owned(),
+            toc_title: toc_title.to_owned(),
             page: self.page_index(),
         });
         let lines = wrap(title, style, BODY_WIDTH);
@@ -374,22 +380,6 @@ impl Flow {
     pub(crate) fn paragraph(&mut self, style: TextStyle, text: &str) {
         self.paragraph_at(0.0, style, text);
         self.space(3.0);
-    }
-
-    /// A bold label followed by wrapped text on the same line.
-    pub(crate) fn labelled(&mut self, label: &str, text: &str) {
-        let faces = Faces::get();
-        let label_width = faces.width(LABEL.face, LABEL.size, label) + 4.0;
-        let lines = wrap(text, BODY, BODY_WIDTH - label_width);
-        for (i, line) in lines.iter().enumerate() {
-            self.ensure(BODY.line_height());
-            self.y += BODY.line_height();
-            let y = self.y - BODY.size * 0.3;
-            if i == 0 {
-                self.canvas().text(MARGIN_LEFT, y, LABEL, label);
-            }
-            self.canvas().text(MARGIN_LEFT + label_width, y, BODY, line);
-        }
     }
 
     /// A bold label, a value in its own style, then wrapped text after them.

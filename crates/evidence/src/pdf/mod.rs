@@ -95,7 +95,7 @@ pub fn render(report: &EvidenceReport) -> Result<Vec<u8>, PdfError> {
             };
             let page = (entry.page + offset + 1).to_string();
             let right = MARGIN_LEFT + BODY_WIDTH;
-            let title = fit(&entry.title, style, BODY_WIDTH - indent - 40.0);
+            let title = fit(&entry.toc_title, style, BODY_WIDTH - indent - 40.0);
             canvas.text(MARGIN_LEFT + indent, y, style, &title);
             let title_end = MARGIN_LEFT
                 + indent
@@ -120,14 +120,11 @@ pub fn render(report: &EvidenceReport) -> Result<Vec<u8>, PdfError> {
         short(&report.snapshot.estate_sha256),
         report.at
     );
+    let right_width = Faces::get().width(SMALL_MUTED.face, SMALL_MUTED.size, &header_right);
+    let header_left = fit(&header_left, SMALL_MUTED, BODY_WIDTH - right_width - 16.0);
     for (index, canvas) in pages.iter_mut().enumerate().skip(1) {
         let y = 40.0;
-        canvas.text(
-            MARGIN_LEFT,
-            y,
-            SMALL_MUTED,
-            &fit(&header_left, SMALL_MUTED, BODY_WIDTH * 0.5),
-        );
+        canvas.text(MARGIN_LEFT, y, SMALL_MUTED, &header_left);
         canvas.text_right(MARGIN_LEFT + BODY_WIDTH, y, SMALL_MUTED, &header_right);
         canvas.line(
             (MARGIN_LEFT, y + 6.0),
@@ -180,7 +177,7 @@ pub fn render(report: &EvidenceReport) -> Result<Vec<u8>, PdfError> {
         doc.bookmarks.map.insert(
             PageAnnotId(format!("B{:04}", i + 1)),
             PageAnnotation {
-                name: entry.title.clone(),
+                name: entry.toc_title.clone(),
                 page: entry.page + offset + 1,
             },
         );
@@ -328,15 +325,19 @@ fn cover(report: &EvidenceReport) -> Canvas {
         c.text(MARGIN_LEFT, y, title_style, &line);
         y += 32.0;
     }
-    c.text(
-        MARGIN_LEFT,
-        y - 4.0,
-        TextStyle::new(Face::Regular, 12.0, pale),
+    let subtitle = TextStyle::new(Face::Regular, 11.0, pale);
+    let mut y = y - 4.0;
+    for line in layout::wrap(
         &format!(
             "{} · version {}",
             report.framework.publisher, report.framework.version
         ),
-    );
+        subtitle,
+        BODY_WIDTH,
+    ) {
+        c.text(MARGIN_LEFT, y, subtitle, &line);
+        y += subtitle.line_height();
+    }
 
     let mut y = 262.0;
     c.text(
@@ -353,7 +354,7 @@ fn cover(report: &EvidenceReport) -> Canvas {
     y += 18.0;
     let label = TextStyle::new(Face::Bold, 8.5, MUTED);
     let value = TextStyle::new(Face::Regular, 9.5, INK);
-    let mut fact = |c: &mut Canvas, y: &mut f32, name: &str, text: &str| {
+    let fact = |c: &mut Canvas, y: &mut f32, name: &str, text: &str| {
         c.text(MARGIN_LEFT, *y, label, &name.to_uppercase());
         *y += 13.0;
         for line in layout::wrap(text, value, BODY_WIDTH) {
@@ -403,15 +404,16 @@ fn cover(report: &EvidenceReport) -> Canvas {
         c.text(MARGIN_LEFT, y, SMALL_MUTED, &line);
         y += SMALL_MUTED.line_height();
     }
-    c.text(
-        MARGIN_LEFT,
-        PAGE_HEIGHT - 40.0,
-        SMALL_MUTED,
-        &format!(
-            "Framework source: {} · {}",
-            report.framework.source.join(" · "),
-            report.framework.licence
-        ),
+    let source = format!(
+        "Framework source: {} · {}",
+        report.framework.source.join(" · "),
+        report.framework.licence
     );
+    let lines = layout::wrap(&source, SMALL_MUTED, BODY_WIDTH);
+    let mut y = PAGE_HEIGHT - 36.0 - lines.len() as f32 * SMALL_MUTED.line_height();
+    for line in lines {
+        y += SMALL_MUTED.line_height();
+        c.text(MARGIN_LEFT, y, SMALL_MUTED, &line);
+    }
     c
 }

@@ -12,7 +12,11 @@ pub(crate) fn body(report: &EvidenceReport) -> Flow {
     let mut flow = Flow::new();
     executive_summary(&mut flow, report);
     for function in &report.functions {
-        flow.heading(1, &format!("{} — {}", function.id, function.title));
+        let toc = match &function.text {
+            Some(text) => format!("{} — {text}", function.id),
+            None => function.id.clone(),
+        };
+        flow.heading_with_toc(1, &format!("{} function", function.id), &toc);
         if let Some(text) = &function.text {
             flow.paragraph(BODY, text);
         }
@@ -29,8 +33,12 @@ pub(crate) fn body(report: &EvidenceReport) -> Flow {
             ),
         );
         for category in &function.categories {
-            flow.heading(2, &format!("{} — {}", category.id, category.title));
-            if let Some(text) = category.text.as_ref().filter(|t| *t != &category.title) {
+            let toc = match &category.text {
+                Some(text) => format!("{} — {text}", category.id),
+                None => category.id.clone(),
+            };
+            flow.heading_with_toc(2, &category.id, &toc);
+            if let Some(text) = &category.text {
                 flow.paragraph(BODY, text);
             }
             for sub in &category.subcategories {
@@ -213,15 +221,9 @@ fn subcategory(flow: &mut Flow, report: &EvidenceReport, sub: &SubcategorySectio
         "Status:",
         status_style(sub.status),
         sub.status.label(),
-        &sub.reason,
+        &format!("— {}", sub.reason),
     );
-    if sub.controls.is_empty() {
-        flow.paragraph_at(
-            0.0,
-            SMALL_MUTED,
-            "No control of the library is mapped to this subcategory.",
-        );
-    } else {
+    if !sub.controls.is_empty() {
         let rows: Vec<Vec<String>> = sub
             .controls
             .iter()
@@ -453,13 +455,13 @@ fn risk_register(flow: &mut Flow, report: &EvidenceReport) {
         .collect();
     flow.table(
         &[
-            col("Risk", 0.5),
-            col("Title and description", 3.2),
-            col("Inherent", 0.9),
-            col("Residual", 1.0),
-            col("Status / treatment", 1.3),
-            col("Owner", 1.1),
-            col("Links", 2.2),
+            col("Id", 0.45),
+            col("Title and description", 3.0),
+            col("Inherent", 0.95),
+            col("Residual", 0.95),
+            col("Status, treatment", 1.25),
+            col("Owner", 1.4),
+            col("Links", 2.0),
         ],
         &rows,
     );
