@@ -161,7 +161,7 @@ fn the_demo_pack_states_every_subcategory_verbatim_and_renders() {
         "Agents reach crown jewels through standing grants",
         "Appendix C. Cross-references",
         "Cedar policies are evaluated at every tool call",
-        "Page 1 of",
+        "Page 2 of",
     ] {
         assert!(text.contains(part), "the PDF text lacks `{part}`");
     }
@@ -198,7 +198,11 @@ fn the_demo_pack_states_every_subcategory_verbatim_and_renders() {
         .count();
     assert_eq!(rendered as u64, pages);
     let info = tool("pdfinfo", &[path.as_os_str()]);
-    assert!(info.contains(&format!("Pages:          {pages}")), "{info}");
+    let stated = info
+        .lines()
+        .find_map(|l| l.strip_prefix("Pages:"))
+        .map(str::trim);
+    assert_eq!(stated, Some(pages.to_string().as_str()), "{info}");
 
     // Vector only: no image XObject anywhere, and the fonts are embedded.
     let bytes = std::fs::read(&path).unwrap();
@@ -214,16 +218,21 @@ fn the_demo_pack_states_every_subcategory_verbatim_and_renders() {
 #[test]
 fn two_exports_of_the_same_snapshot_are_byte_identical() {
     let sandbox = demo();
-    let (a, _) = pdf(&sandbox, "a.pdf", AT);
-    let (b, _) = pdf(&sandbox, "b.pdf", AT);
-    assert_eq!(std::fs::read(&a).unwrap(), std::fs::read(&b).unwrap());
+    // The PDF names its sidecar files, so both exports use the same file name.
+    let (path, _) = pdf(&sandbox, "pack.pdf", AT);
+    let first = std::fs::read(&path).unwrap();
+    let first_findings = std::fs::read(sandbox.path("pack.pdf.findings.json")).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let (path, _) = pdf(&sandbox, "pack.pdf", AT);
+    let second = std::fs::read(&path).unwrap();
+    assert!(first == second, "two exports of the same snapshot differ");
     assert_eq!(
-        std::fs::read(sandbox.path("a.pdf.findings.json")).unwrap(),
-        std::fs::read(sandbox.path("b.pdf.findings.json")).unwrap()
+        first_findings,
+        std::fs::read(sandbox.path("pack.pdf.findings.json")).unwrap()
     );
     // Another evaluation time is another pack.
-    let (c, _) = pdf(&sandbox, "c.pdf", "2026-12-28T12:00:00Z");
-    assert_ne!(std::fs::read(&a).unwrap(), std::fs::read(&c).unwrap());
+    let (other, _) = pdf(&sandbox, "pack.pdf", "2026-12-28T12:00:00Z");
+    assert!(first != std::fs::read(&other).unwrap());
 }
 
 #[test]
