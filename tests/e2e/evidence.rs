@@ -209,10 +209,20 @@ fn the_demo_pack_states_every_subcategory_verbatim_and_renders() {
     let raw = String::from_utf8_lossy(&bytes);
     assert!(!raw.contains("/Image"), "the PDF embeds an image");
     let fonts = tool("pdffonts", &[path.as_os_str()]);
-    assert!(
-        fonts.contains("DejaVuSans") && !fonts.contains(" no  "),
-        "{fonts}"
-    );
+    let rows: Vec<Vec<&str>> = fonts
+        .lines()
+        .skip(2)
+        .map(|l| l.split_whitespace().collect())
+        .collect();
+    assert_eq!(rows.len(), 2, "{fonts}");
+    for row in &rows {
+        assert!(row[0].starts_with("DejaVuSans"), "{fonts}");
+        assert_eq!(
+            row[row.len() - 5],
+            "yes",
+            "a font is not embedded:\n{fonts}"
+        );
+    }
 }
 
 #[test]

@@ -249,6 +249,20 @@ fn stamp(doc: &mut lopdf::Document, report: &EvidenceReport) {
         info.set(KEY_AT, text(&report.at));
         info.set(KEY_FRAMEWORK, text(&report.framework.id));
     }
+    // printpdf names an embedded font after its resource id; give the fonts their own names so
+    // viewers and `pdffonts` show what is embedded.
+    for object in doc.objects.values_mut() {
+        if let Ok(dict) = object.as_dict_mut() {
+            for key in [b"BaseFont".as_slice(), b"FontName".as_slice()] {
+                let renamed = match dict.get(key).and_then(Object::as_name) {
+                    Ok(b"F1") => "DejaVuSans",
+                    Ok(b"F2") => "DejaVuSans-Bold",
+                    _ => continue,
+                };
+                dict.set(key, Object::Name(renamed.as_bytes().to_vec()));
+            }
+        }
+    }
     doc.prune_objects();
 }
 
@@ -416,4 +430,122 @@ fn cover(report: &EvidenceReport) -> Canvas {
         c.text(MARGIN_LEFT, y, SMALL_MUTED, &line);
     }
     c
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::*;
+
+    fn report() -> EvidenceReport {
+        let sub = SubcategorySection {
+            id: "GOVERN 1.1".into(),
+            text: "Legal and regulatory requirements involving AI are understood, managed, and documented.".into(),
+            controls: vec![],
+            status: ItemStatus::NotAssessed,
+            reason: "no control is mapped.".into(),
+            findings: vec![],
+            risks: vec![],
+            attestations: vec![],
+        };
+        EvidenceReport {
+            organisation: "Zoë & Co 中".into(),
+            scope: "Test scope.".into(),
+            framework: FrameworkInfo {
+                id: "nist-ai-rmf".into(),
+                name: "NIST AI RMF".into(),
+                version: "1.0".into(),
+                publisher: "NIST".into(),
+                source: vec!["https://doi.org/10.6028/NIST.AI.100-1".into()],
+                licence: "public domain".into(),
+            },
+            at: "2026-11-28T12:00:00Z".into(),
+            snapshot: SnapshotInfo {
+                id: 3,
+                taken_at: "2026-11-28T10:00:00Z".into(),
+                estate_sha256: "a".repeat(64),
+            },
+            audit: AuditInfo {
+                head_hash: "b".repeat(64),
+                entries: 7,
+            },
+            sidecars: vec![],
+            counts: vec![("Agents".into(), 1)],
+            functions: vec![FunctionSection {
+                id: "GOVERN".into(),
+                title: "Govern".into(),
+                text: Some("A culture of risk management is cultivated and present.".into()),
+                categories: vec![CategorySection {
+                    id: "GOVERN 1".into(),
+                    title: "GOVERN 1".into(),
+                    text: None,
+                    subcategories: vec![sub],
+                }],
+            }],
+            findings: vec![],
+            risks: vec![],
+            attestations: vec![],
+            figures: vec![PathFigure {
+                title: "a reaches b".into(),
+                caption: "c".into(),
+                nodes: vec![
+                    FigureNode {
+                        id: "agent:a".into(),
+                        label: "A".into(),
+                        kind: "agent".into(),
+                        crown_jewel: false,
+                        x: 0.0,
+                        y: 0.0,
+                    },
+                    FigureNode {
+                        id: "res:b".into(),
+                        label: "B".into(),
+                        kind: "resource".into(),
+                        crown_jewel: true,
+                        x: 240.0,
+                        y: 0.0,
+                    },
+                ],
+                edges: vec![(0, 1)],
+                width: 240.0,
+                height: 0.0,
+            }],
+            inventory: vec![],
+            method: Method {
+                rules: vec![],
+                thresholds: vec![],
+                checks: vec![],
+            },
+            crosswalk: vec![],
+        }
+    }
+
+    #[test]
+    fn rendering_is_deterministic_and_states_its_marker() {
+        let report = report();
+        let a = render(&report).unwrap();
+        let b = render(&report).unwrap();
+        assert!(a == b, "two renderings differ");
+        let marker = read_marker(&a).unwrap();
+        assert_eq!(
+            marker,
+            EvidenceMarker {
+                snapshot: 3,
+                estate_sha256: "a".repeat(64),
+                audit_head: "b".repeat(64),
+                at: "2026-11-28T12:00:00Z".into(),
+                framework: "nist-ai-rmf".into(),
+            }
+        );
+        let mut other = report.clone();
+        other.at = "2026-11-29T12:00:00Z".into();
+        assert!(render(&other).unwrap() != a);
+        let text = String::from_utf8_lossy(&a);
+        assert!(!text.contains("/Image"));
+        assert!(text.contains("/Outlines"));
+        assert!(matches!(
+            read_marker(b"%PDF-1.3 garbage"),
+            Err(MarkerError::Unreadable(_))
+        ));
+    }
 }
