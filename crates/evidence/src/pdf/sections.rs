@@ -5,8 +5,8 @@ use super::fonts::Face;
 use super::layout::{BODY, BODY_WIDTH, Flow, INK, SMALL, SMALL_MUTED, TextStyle, col};
 use crate::report::{EvidenceReport, FindingEntry, ItemStatus, SubcategorySection};
 
-/// How many risks and findings the executive summary lists.
-const TOP: usize = 8;
+/// How many risks and findings the executive summary lists (the summary fits one page).
+const TOP: usize = 6;
 
 pub(crate) fn body(report: &EvidenceReport) -> Flow {
     let mut flow = Flow::new();
@@ -229,7 +229,18 @@ fn subcategory(flow: &mut Flow, report: &EvidenceReport, sub: &SubcategorySectio
             .iter()
             .map(|c| {
                 let result = if c.assessment == "manual" {
-                    "attestation".to_owned()
+                    let attested: Vec<String> = sub
+                        .attestations
+                        .iter()
+                        .filter_map(|id| report.attestation(*id))
+                        .filter(|a| a.target == c.id || a.target == sub.id)
+                        .map(|a| format!("A{}", a.id))
+                        .collect();
+                    if attested.is_empty() {
+                        "manual: no attestation recorded".to_owned()
+                    } else {
+                        format!("attested ({})", attested.join(", "))
+                    }
                 } else {
                     format!(
                         "{} pass · {} fail · {} unknown · {} accepted",
@@ -320,14 +331,14 @@ fn subcategory(flow: &mut Flow, report: &EvidenceReport, sub: &SubcategorySectio
     for id in &sub.attestations {
         if let Some(a) = report.attestation(*id) {
             let file = match (&a.file_name, &a.file_sha256) {
-                (Some(name), Some(hash)) => format!(" Attached: {name} (sha256 {hash})."),
+                (Some(name), Some(hash)) => format!(" — attached {name} (sha256 {hash})"),
                 _ => String::new(),
             };
             flow.paragraph_at(
                 0.0,
                 SMALL,
                 &format!(
-                    "Attestation A{} for {} {} by {} at {}: “{}”.{file}",
+                    "Attestation A{} for {} {} by {} at {}: “{}”{file}",
                     a.id, a.target_kind, a.target, a.by, a.at, a.statement
                 ),
             );
