@@ -45,6 +45,26 @@ pub struct EvidenceRequest {
     pub organisation: String,
 }
 
+impl EvidenceRequest {
+    /// The console's request: NIST AI RMF, at the given time, the organisation or the default.
+    pub fn from_console(
+        request: &protocol::EvidenceExportRequest,
+        now: Timestamp,
+    ) -> EvidenceRequest {
+        EvidenceRequest {
+            framework: Framework::NistAiRmf,
+            at: request.at.unwrap_or(now),
+            organisation: request
+                .organisation
+                .as_deref()
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .unwrap_or(DEFAULT_ORGANISATION)
+                .to_owned(),
+        }
+    }
+}
+
 /// Which table `export --format csv` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum CsvTable {

@@ -68,3 +68,14 @@ impl EvidenceVerification {
         self.snapshot_holds && self.head_in_chain && self.chain_intact
     }
 }
+
+/// The console's request to write the evidence pack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct EvidenceExportRequest {
+    /// Where the PDF goes; the snapshot and findings JSON are written beside it.
+    pub path: String,
+    /// The organisation named on the cover (default: none set).
+    pub organisation: Option<String>,
+    /// The evaluation time (default: now).
+    pub at: Option<Timestamp>,
+}
