@@ -11,6 +11,7 @@ fn main() {
             "entity",
             "search",
             "import_file",
+            "export_evidence",
         ]),
     ))
     .expect("tauri-build failed");

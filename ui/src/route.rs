@@ -11,6 +11,7 @@ pub enum Route {
     Inventory(InventoryKind),
     Entity(String),
     Import,
+    Evidence,
     NotFound(String),
 }
 
@@ -27,6 +28,7 @@ impl Route {
             },
             "entity" if !rest.is_empty() => Route::Entity(decode(rest)),
             "import" => Route::Import,
+            "evidence" => Route::Evidence,
             _ => Route::NotFound(path.to_owned()),
         }
     }
@@ -37,6 +39,7 @@ impl Route {
             Route::Inventory(kind) => format!("#/inventory/{}", kind.as_str()),
             Route::Entity(id) => format!("#/entity/{}", encode(id)),
             Route::Import => "#/import".to_owned(),
+            Route::Evidence => "#/evidence".to_owned(),
             Route::NotFound(path) => format!("#/{path}"),
         }
     }

@@ -152,6 +152,7 @@ fn Console(info: ConsoleInfo) -> impl IntoView {
                         }
                         Route::Entity(id) => view! { <pages::entity::EntityPage id /> }.into_any(),
                         Route::Import => view! { <pages::import::Import /> }.into_any(),
+                        Route::Evidence => view! { <pages::evidence::Evidence /> }.into_any(),
                         Route::NotFound(path) => {
                             view! {
                                 <section class="empty-state">
@@ -208,6 +209,7 @@ fn Navigation() -> impl IntoView {
             <div class="nav-group">
                 {link(Route::Dashboard, "Overview", "nav-dashboard")}
                 {link(Route::Import, "Import", "nav-import")}
+                {link(Route::Evidence, "Evidence", "nav-evidence")}
             </div>
             <div class="nav-group">
                 <div class="nav-heading">"Inventory"</div>

@@ -2,5 +2,6 @@
 
 pub mod dashboard;
 pub mod entity;
+pub mod evidence;
 pub mod import;
 pub mod inventory;
