@@ -16,6 +16,7 @@ fn main() {
             "broker_sync",
             "broker_drift",
             "broker_revoke",
+            "export_evidence",
         ]),
     ))
     .expect("tauri-build failed");

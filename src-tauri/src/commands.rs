@@ -1,10 +1,12 @@
 //! The commands the console window may call (each allowed by name in
 //! `capabilities/default.json`). One request in, one protocol type or `ApiError` out.
 
+use bridle_app::evidence::EvidenceRequest;
 use bridle_protocol::console::{
     ConsoleInfo, EntityPage, ImportRequest, InventoryPage, InventoryQuery, SearchQuery,
     SearchResults,
 };
+use bridle_protocol::evidence::{EvidenceExportRequest, EvidenceWritten};
 use bridle_protocol::{ApiError, ImportOutcome, Overview, Snapshot};
 use tauri::State;
 
@@ -124,5 +126,13 @@ pub async fn broker_revoke(
     console
         .bridle()?
         .revoke(&name, &target, confirmed, &actor)
+pub async fn export_evidence(
+    console: State<'_, Console>,
+    request: EvidenceExportRequest,
+) -> Result<EvidenceWritten, ApiError> {
+    let evidence = EvidenceRequest::from_console(&request, bridle_app::now());
+    console
+        .bridle()?
+        .write_evidence_pdf(std::path::Path::new(&request.path), &evidence)
         .await
 }

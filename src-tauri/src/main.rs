@@ -91,6 +91,7 @@ fn main() -> Result<()> {
             commands::broker_sync,
             commands::broker_drift,
             commands::broker_revoke,
+            commands::export_evidence,
         ])
         .build(tauri::generate_context!())
         .context("cannot start the window")?;

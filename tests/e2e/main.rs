@@ -8,6 +8,7 @@ mod brokers_openbao;
 mod cli;
 mod compliance;
 mod file_importers;
+mod evidence;
 mod graph;
 mod import;
 mod malformed;

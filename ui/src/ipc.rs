@@ -157,6 +157,45 @@ pub async fn broker_revoke(
             name,
             target,
             confirmed,
+pub async fn export_evidence(
+    request: &bridle_protocol::evidence::EvidenceExportRequest,
+) -> Result<bridle_protocol::evidence::EvidenceWritten, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        request: &'a bridle_protocol::evidence::EvidenceExportRequest,
+    }
+    call("export_evidence", &Args { request }).await
+}
+
+/// Asks the dialog plugin where to save the evidence PDF; `None` when the user cancels.
+pub async fn pick_evidence_path() -> Result<Option<String>, ApiError> {
+    #[derive(Serialize)]
+    struct Filter {
+        name: &'static str,
+        extensions: &'static [&'static str],
+    }
+    #[derive(Serialize)]
+    #[serde(rename_all = "camelCase")]
+    struct Options {
+        title: &'static str,
+        default_path: &'static str,
+        filters: Vec<Filter>,
+    }
+    #[derive(Serialize)]
+    struct Args {
+        options: Options,
+    }
+    call(
+        "plugin:dialog|save",
+        &Args {
+            options: Options {
+                title: "Save the evidence pack",
+                default_path: "evidence-pack.pdf",
+                filters: vec![Filter {
+                    name: "PDF",
+                    extensions: &["pdf"],
+                }],
+            },
         },
     )
     .await

@@ -12,6 +12,7 @@ pub enum Route {
     Entity(String),
     Import,
     Brokers,
+    Evidence,
     NotFound(String),
 }
 
@@ -29,6 +30,7 @@ impl Route {
             "entity" if !rest.is_empty() => Route::Entity(decode(rest)),
             "import" => Route::Import,
             "brokers" => Route::Brokers,
+            "evidence" => Route::Evidence,
             _ => Route::NotFound(path.to_owned()),
         }
     }
@@ -40,6 +42,7 @@ impl Route {
             Route::Entity(id) => format!("#/entity/{}", encode(id)),
             Route::Import => "#/import".to_owned(),
             Route::Brokers => "#/brokers".to_owned(),
+            Route::Evidence => "#/evidence".to_owned(),
             Route::NotFound(path) => format!("#/{path}"),
         }
     }

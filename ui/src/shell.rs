@@ -153,6 +153,7 @@ fn Console(info: ConsoleInfo) -> impl IntoView {
                         Route::Entity(id) => view! { <pages::entity::EntityPage id /> }.into_any(),
                         Route::Import => view! { <pages::import::Import /> }.into_any(),
                         Route::Brokers => view! { <pages::brokers::Brokers /> }.into_any(),
+                        Route::Evidence => view! { <pages::evidence::Evidence /> }.into_any(),
                         Route::NotFound(path) => {
                             view! {
                                 <section class="empty-state">
@@ -210,6 +211,7 @@ fn Navigation() -> impl IntoView {
                 {link(Route::Dashboard, "Overview", "nav-dashboard")}
                 {link(Route::Import, "Import", "nav-import")}
                 {link(Route::Brokers, "Brokers", "nav-brokers")}
+                {link(Route::Evidence, "Evidence", "nav-evidence")}
             </div>
             <div class="nav-group">
                 <div class="nav-heading">"Inventory"</div>

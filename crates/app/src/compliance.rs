@@ -113,7 +113,7 @@ pub fn controls(framework: Option<Framework>) -> Vec<protocol::Control> {
 }
 
 /// The risk accepted (and unexpired at `at`) that covers `finding`, if any.
-fn accepted_by(risks: &[Risk], finding: &Finding, at: Timestamp) -> Option<i64> {
+pub(crate) fn accepted_by(risks: &[Risk], finding: &Finding, at: Timestamp) -> Option<i64> {
     if finding.status != Status::Fail {
         return None;
     }

@@ -9,6 +9,7 @@ mod compliance;
 mod console;
 mod convert;
 mod error;
+pub mod evidence;
 pub mod export;
 mod file_import;
 pub mod generate;

@@ -5,6 +5,7 @@ mod analysis;
 mod brokers;
 mod compliance;
 mod file_import;
+mod evidence;
 mod output;
 
 use std::path::{Path, PathBuf};
@@ -88,6 +89,15 @@ enum Command {
         /// credentials expired at this time are not edges.
         #[arg(long, value_name = "RFC3339")]
         at: Option<String>,
+        /// With `--format csv`: which table (default: findings).
+        #[arg(long, value_enum)]
+        what: Option<evidence::CsvWhat>,
+        /// With `--format oscal|csv`: the framework (NIST AI RMF).
+        #[arg(long, default_value = "nist-ai-rmf")]
+        framework: String,
+        /// With `--format oscal|csv`: the organisation named in the document.
+        #[arg(long, env = "BRIDLE_ORGANISATION", default_value = bridle_app::evidence::DEFAULT_ORGANISATION)]
+        organisation: String,
     },
     /// Write a synthetic estate (deterministic: the same scale and seed give the same bytes).
     #[command(
@@ -239,6 +249,12 @@ enum Command {
     Drift(brokers::DriftArgs),
     /// Revoke a token (by accessor) or a lease at an OpenBao/Vault broker; needs --yes.
     Revoke(brokers::RevokeArgs),
+    /// The NIST AI RMF evidence pack: write it as PDF, or verify a written one.
+    #[command(subcommand)]
+    Evidence(evidence::EvidenceCommand),
+    /// Manual attestations for controls and NIST AI RMF subcategories.
+    #[command(subcommand)]
+    Attest(evidence::AttestCommand),
 }
 
 /// `--at` and `--json`, shared by every analysis.
@@ -285,6 +301,10 @@ enum ExportFormat {
     Estate,
     /// BloodHound CE OpenGraph JSON of the privilege graph at `--at`.
     Opengraph,
+    /// OSCAL assessment-results JSON of the evidence at `--at` (NIST AI RMF).
+    Oscal,
+    /// CSV of the evidence at `--at`: `--what findings|risks|inventory`.
+    Csv,
 }
 
 #[derive(Debug, Clone, Copy, ValueEnum)]
@@ -383,7 +403,21 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             output,
             snapshot,
             at,
+            ..
         } => analysis::export_opengraph(&paths, output, snapshot, at.as_deref()).await,
+        Command::Export {
+            format: format @ (ExportFormat::Oscal | ExportFormat::Csv),
+            output,
+            snapshot,
+            at,
+            what,
+            framework,
+            organisation,
+        } => {
+            let scope = evidence::Scope::new(framework, at, organisation);
+            let oscal = matches!(format, ExportFormat::Oscal);
+            evidence::export(&paths, oscal, what, output.as_deref(), snapshot, &scope).await
+        }
         Command::Export {
             format: ExportFormat::Estate,
             at: Some(_),
@@ -404,6 +438,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             output,
             snapshot,
             at: None,
+            ..
         } => {
             match output {
                 Some(path) => {
@@ -551,6 +586,8 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Sync(args) => brokers::sync(&paths, args).await,
         Command::Drift(args) => brokers::drift(&paths, args).await,
         Command::Revoke(args) => brokers::revoke(&paths, args).await,
+        Command::Evidence(command) => evidence::evidence(&paths, command).await,
+        Command::Attest(command) => evidence::attest(&paths, command).await,
     }
 }
 

@@ -7,6 +7,7 @@
 pub mod brokers;
 pub mod compliance;
 pub mod console;
+pub mod evidence;
 
 use std::fmt;
 

@@ -6,6 +6,7 @@
 //! never misses a mutation. Migrations in `migrations/` are embedded and never edited. The
 //! database holds credential metadata only; no secret value ever reaches this crate.
 
+mod attestation;
 mod audit;
 mod brokers;
 mod database;
@@ -14,6 +15,7 @@ mod inventory;
 mod risk;
 mod transaction;
 
+pub use attestation::{AttachedFile, Attestation, AttestationTarget};
 pub use audit::{Actor, AuditEntry, AuditKey, AuditVerification};
 pub use brokers::{StoredObservation, StoredProfile, SyncRun, SyncStart};
 pub use database::Store;

@@ -3,5 +3,6 @@
 pub mod brokers;
 pub mod dashboard;
 pub mod entity;
+pub mod evidence;
 pub mod import;
 pub mod inventory;

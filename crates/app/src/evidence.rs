@@ -1,0 +1,1138 @@
+//! The evidence pack: assembling the report model (NIST AI RMF statuses per subcategory,
+//! findings with accepted risks applied, the register, attestations, crown-jewel path figures,
+//! the inventory) from one snapshot at one evaluation time, and writing it as PDF (with the
+//! snapshot and findings JSON beside it), OSCAL or CSV; checking a PDF back against the
+//! inventory; recording manual attestations.
+//!
+//! Nothing here reads the clock: the evaluation time is an argument, and an export appends no
+//! audit entry, so the same snapshot, settings and time give the same bytes.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::path::{Path, PathBuf};
+
+use bridle_core::compliance::{self, CHECKS, Catalog, ControlLibrary, Finding, Framework, Status};
+use bridle_core::graph::{PrivilegeGraph, Subgraph, SubgraphEdge, SubgraphNode, layout};
+use bridle_core::risk::{Risk, level};
+use bridle_core::time::{Timestamp, format_utc};
+use bridle_core::{ActionSet, EntityKind, Estate};
+use bridle_evidence::report::{
+    AttestationEntry, AuditInfo, CategorySection, ControlAssessment, CrosswalkRow, EvidenceReport,
+    FigureNode, FindingEntry, FrameworkInfo, FunctionSection, ItemStatus, Method, PathFigure,
+    RiskEntry, Sidecar, SnapshotInfo, SubcategorySection, Table,
+};
+use bridle_protocol::evidence as protocol;
+use bridle_store::{AttachedFile, Attestation, AttestationTarget, SnapshotRecord};
+use sha2::{Digest, Sha256};
+
+use crate::Bridle;
+use crate::compliance::accepted_by;
+use crate::error::{ApiError, ErrorCode, api_error, store_error};
+
+/// The organisation named on the cover when none is set.
+pub const DEFAULT_ORGANISATION: &str = "Unnamed organisation";
+
+/// At most this many privilege-path figures (the crown-jewel reach findings with most paths
+/// first would be arbitrary; they come in agent order).
+const MAX_FIGURES: usize = 12;
+/// Nodes per figure: a figure must fit on one page.
+const MAX_FIGURE_NODES: usize = 18;
+
+/// What an evidence export is about.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct EvidenceRequest {
+    pub framework: Framework,
+    pub at: Timestamp,
+    pub organisation: String,
+}
+
+impl EvidenceRequest {
+    /// The console's request: NIST AI RMF, at the given time, the organisation or the default.
+    pub fn from_console(
+        request: &protocol::EvidenceExportRequest,
+        now: Timestamp,
+    ) -> EvidenceRequest {
+        EvidenceRequest {
+            framework: Framework::NistAiRmf,
+            at: request.at.unwrap_or(now),
+            organisation: request
+                .organisation
+                .as_deref()
+                .map(str::trim)
+                .filter(|o| !o.is_empty())
+                .unwrap_or(DEFAULT_ORGANISATION)
+                .to_owned(),
+        }
+    }
+}
+
+/// Which table `export --format csv` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CsvTable {
+    Findings,
+    Risks,
+    Inventory,
+}
+
+fn invalid(message: impl Into<String>) -> ApiError {
+    api_error(ErrorCode::InvalidInput, message)
+}
+
+fn internal(message: impl Into<String>) -> ApiError {
+    api_error(ErrorCode::Internal, message)
+}
+
+fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
+}
+
+/// A finding with the accepted risk covering it, if any.
+struct Evaluated {
+    finding: Finding,
+    accepted: Option<i64>,
+}
+
+impl Evaluated {
+    fn status(&self) -> &'static str {
+        if self.accepted.is_some() {
+            "accepted"
+        } else {
+            self.finding.status.as_str()
+        }
+    }
+}
+
+/// The per-control tally and status.
+fn assess_control(
+    control: &compliance::Control,
+    findings: &[Evaluated],
+    attested: bool,
+) -> ControlAssessment {
+    let (mut pass, mut fail, mut unknown, mut accepted) = (0, 0, 0, 0);
+    for f in findings
+        .iter()
+        .filter(|f| control.checks.iter().any(|c| c == f.finding.check))
+    {
+        match (f.finding.status, f.accepted) {
+            (_, Some(_)) => accepted += 1,
+            (Status::Pass, None) => pass += 1,
+            (Status::Fail, None) => fail += 1,
+            (Status::Unknown, None) => unknown += 1,
+        }
+    }
+    let status = control_status(pass + accepted, fail, unknown, attested);
+    ControlAssessment {
+        id: control.id.clone(),
+        title: control.title.clone(),
+        assessment: control.assessment().to_owned(),
+        status,
+        pass,
+        fail,
+        unknown,
+        accepted,
+    }
+}
+
+/// A control's status from its findings (passes include accepted failures) and whether it was
+/// attested: failures decide against it; an attestation can only assess what no finding decided.
+fn control_status(pass: u32, fail: u32, unknown: u32, attested: bool) -> ItemStatus {
+    match (pass, fail, unknown) {
+        (0, 0, _) if attested => ItemStatus::Met,
+        (0, 0, _) => ItemStatus::NotAssessed,
+        (0, _, _) => ItemStatus::NotMet,
+        (_, 0, 0) => ItemStatus::Met,
+        _ => ItemStatus::PartlyMet,
+    }
+}
+
+/// A subcategory's status from its controls' (and a subcategory-level attestation when no
+/// control is mapped), with the sentence that explains it.
+fn subcategory_status(controls: &[ControlAssessment], attested: bool) -> (ItemStatus, String) {
+    if controls.is_empty() {
+        return if attested {
+            (
+                ItemStatus::Met,
+                "no control is mapped; met by manual attestation.".to_owned(),
+            )
+        } else {
+            (
+                ItemStatus::NotAssessed,
+                "no control of the library is mapped and no attestation was recorded.".to_owned(),
+            )
+        };
+    }
+    let count = |s: ItemStatus| controls.iter().filter(|c| c.status == s).count();
+    let (met, partly, not, none) = (
+        count(ItemStatus::Met),
+        count(ItemStatus::PartlyMet),
+        count(ItemStatus::NotMet),
+        count(ItemStatus::NotAssessed),
+    );
+    let n = controls.len();
+    let status = if met == n {
+        ItemStatus::Met
+    } else if none == n {
+        ItemStatus::NotAssessed
+    } else if not > 0 && met == 0 && partly == 0 {
+        ItemStatus::NotMet
+    } else {
+        ItemStatus::PartlyMet
+    };
+    let mut parts = Vec::new();
+    for (k, word) in [
+        (met, "met"),
+        (partly, "partly met"),
+        (not, "not met"),
+        (none, "not assessed"),
+    ] {
+        if k > 0 {
+            parts.push(format!("{k} {word}"));
+        }
+    }
+    let reason = format!(
+        "{n} mapped control{}: {}.",
+        if n == 1 { "" } else { "s" },
+        parts.join(", ")
+    );
+    (status, reason)
+}
+
+fn entity_names(estate: &Estate) -> HashMap<&str, &str> {
+    let mut names = HashMap::new();
+    for a in &estate.agents {
+        names.insert(a.id.as_str(), a.name.as_str());
+    }
+    for i in &estate.identities {
+        names.insert(i.id.as_str(), i.name.as_str());
+    }
+    for c in &estate.credentials {
+        names.insert(c.id.as_str(), c.id.as_str());
+    }
+    for r in &estate.resources {
+        names.insert(r.id.as_str(), r.name.as_str());
+    }
+    for t in &estate.tools {
+        names.insert(t.id.as_str(), t.name.as_str());
+    }
+    names
+}
+
+/// One figure per failing crown-jewel finding: the union of its paths, laid out by core's
+/// layered layout (hops from the agent as layers).
+fn path_figure(finding: &Finding, estate: &Estate, graph: &PrivilegeGraph) -> Option<PathFigure> {
+    let names = entity_names(estate);
+    let jewels: BTreeSet<&str> = estate
+        .resources
+        .iter()
+        .filter(|r| r.crown_jewel)
+        .map(|r| r.id.as_str())
+        .collect();
+    let mut index: BTreeMap<&str, usize> = BTreeMap::new();
+    let mut nodes: Vec<SubgraphNode> = Vec::new();
+    let mut edges: BTreeSet<(usize, usize)> = BTreeSet::new();
+    for path in &finding.paths {
+        let mut previous: Option<usize> = None;
+        for (hop, id) in path.iter().enumerate() {
+            let i = match index.get(id.as_str()) {
+                Some(&i) => {
+                    let node = &mut nodes[i];
+                    node.hops = node.hops.min(hop as u32);
+                    i
+                }
+                None => {
+                    if nodes.len() >= MAX_FIGURE_NODES {
+                        break;
+                    }
+                    let i = nodes.len();
+                    index.insert(id.as_str(), i);
+                    nodes.push(SubgraphNode {
+                        id: id.clone(),
+                        kind: graph.kind_of(id).unwrap_or(EntityKind::Resource),
+                        hops: hop as u32,
+                        actions: ActionSet::EMPTY,
+                        sensitivity: None,
+                        crown_jewel: jewels.contains(id.as_str()),
+                        parent: previous,
+                    });
+                    i
+                }
+            };
+            if let Some(p) = previous
+                && p != i
+            {
+                edges.insert((p, i));
+            }
+            previous = Some(i);
+        }
+    }
+    if nodes.len() < 2 {
+        return None;
+    }
+    let subgraph = Subgraph {
+        source: finding.subject.clone(),
+        nodes,
+        edges: edges
+            .iter()
+            .map(|&(from, to)| SubgraphEdge {
+                from,
+                to,
+                reasons: Vec::new(),
+            })
+            .collect(),
+        omitted: 0,
+    };
+    let placed = layout(&subgraph);
+    let position: HashMap<usize, usize> = placed
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.node, i))
+        .collect();
+    let figure_nodes = placed
+        .nodes
+        .iter()
+        .map(|n| {
+            let node = &subgraph.nodes[n.node];
+            FigureNode {
+                id: node.id.clone(),
+                label: names
+                    .get(node.id.as_str())
+                    .copied()
+                    .unwrap_or(&node.id)
+                    .to_owned(),
+                kind: node.kind.as_str().to_owned(),
+                crown_jewel: node.crown_jewel,
+                x: n.x,
+                y: n.y,
+            }
+        })
+        .collect();
+    let figure_edges = subgraph
+        .edges
+        .iter()
+        .filter_map(|e| Some((*position.get(&e.from)?, *position.get(&e.to)?)))
+        .collect();
+    let agent = names
+        .get(finding.subject.as_str())
+        .copied()
+        .unwrap_or(&finding.subject);
+    Some(PathFigure {
+        title: format!("{agent} ({}) reaches crown jewels", finding.subject),
+        caption: format!(
+            "Finding {} ({}): {} {} path{} shown.",
+            finding.id,
+            finding.severity.as_str(),
+            finding.summary,
+            finding.paths.len(),
+            if finding.paths.len() == 1 { "" } else { "s" }
+        ),
+        nodes: figure_nodes,
+        edges: figure_edges,
+        width: placed.width,
+        height: placed.height,
+    })
+}
+
+fn inventory_tables(estate: &Estate, at: Timestamp) -> Vec<Table> {
+    let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "—".to_owned());
+    let time = |t: &Option<Timestamp>| t.as_ref().map(format_utc).unwrap_or_else(|| "—".to_owned());
+    let table = |title: &str, columns: &[&str], rows: Vec<Vec<String>>| Table {
+        title: title.to_owned(),
+        columns: columns.iter().map(|c| (*c).to_owned()).collect(),
+        rows,
+    };
+    vec![
+        table(
+            "Agents",
+            &["Id", "Name", "Owner", "Environment", "Autonomy", "Runs as"],
+            estate
+                .agents
+                .iter()
+                .map(|a| {
+                    vec![
+                        a.id.clone(),
+                        a.name.clone(),
+                        opt(&a.owner),
+                        opt(&a.environment),
+                        a.autonomy.as_str().to_owned(),
+                        a.runs_as.join(", "),
+                    ]
+                })
+                .collect(),
+        ),
+        table(
+            "Identities",
+            &["Id", "Name", "Kind", "Owner", "Provider"],
+            estate
+                .identities
+                .iter()
+                .map(|i| {
+                    vec![
+                        i.id.clone(),
+                        i.name.clone(),
+                        i.kind.as_str().to_owned(),
+                        opt(&i.owner),
+                        opt(&i.provider),
+                    ]
+                })
+                .collect(),
+        ),
+        table(
+            "Credentials",
+            &[
+                "Id",
+                "Identity",
+                "Kind",
+                "Issued",
+                "Expires",
+                "Last rotated",
+                "Last used",
+            ],
+            estate
+                .credentials
+                .iter()
+                .map(|c| {
+                    vec![
+                        c.id.clone(),
+                        c.identity.clone(),
+                        c.kind.as_str().to_owned(),
+                        time(&c.issued_at),
+                        time(&c.expires_at),
+                        time(&c.last_rotated),
+                        time(&c.last_used),
+                    ]
+                })
+                .collect(),
+        ),
+        table(
+            "Resources",
+            &[
+                "Id",
+                "Name",
+                "Kind",
+                "Sensitivity",
+                "Crown jewel",
+                "Environment",
+            ],
+            estate
+                .resources
+                .iter()
+                .map(|r| {
+                    vec![
+                        r.id.clone(),
+                        r.name.clone(),
+                        r.kind.as_str().to_owned(),
+                        r.sensitivity.as_str().to_owned(),
+                        if r.crown_jewel { "yes" } else { "no" }.to_owned(),
+                        opt(&r.environment),
+                    ]
+                })
+                .collect(),
+        ),
+        table(
+            "Tools",
+            &["Id", "Name", "Server", "Runs as", "Acts on"],
+            estate
+                .tools
+                .iter()
+                .map(|t| {
+                    vec![
+                        t.id.clone(),
+                        t.name.clone(),
+                        opt(&t.server),
+                        opt(&t.runs_as),
+                        t.acts_on
+                            .iter()
+                            .map(|a| format!("{} ({})", a.resource, a.actions.words().join(", ")))
+                            .collect::<Vec<_>>()
+                            .join("; "),
+                    ]
+                })
+                .collect(),
+        ),
+        table(
+            "Grants",
+            &["Id", "Subject", "Target", "Actions", "Standing", "Expires"],
+            estate
+                .grants
+                .iter()
+                .map(|g| {
+                    vec![
+                        g.id.clone(),
+                        g.subject.clone(),
+                        g.target.clone(),
+                        g.actions.words().join(", "),
+                        if g.standing {
+                            "standing"
+                        } else {
+                            "just-in-time"
+                        }
+                        .to_owned(),
+                        match g.expires_at {
+                            Some(t) if t <= at => format!("{} (expired)", format_utc(&t)),
+                            Some(t) => format_utc(&t),
+                            None => "—".to_owned(),
+                        },
+                    ]
+                })
+                .collect(),
+        ),
+    ]
+}
+
+fn crosswalk() -> Vec<CrosswalkRow> {
+    ControlLibrary::get()
+        .controls
+        .iter()
+        .map(|c| {
+            let items = |f: Framework| -> Vec<String> {
+                c.mappings_to(f).map(|m| m.item.clone()).collect()
+            };
+            CrosswalkRow {
+                control: c.id.clone(),
+                title: c.title.clone(),
+                assessment: c.assessment().to_owned(),
+                nist: items(Framework::NistAiRmf),
+                owasp_asi: items(Framework::OwaspAsi),
+                owasp_nhi: items(Framework::OwaspNhi),
+                maestro: items(Framework::Maestro),
+            }
+        })
+        .collect()
+}
+
+fn risk_entry(r: &Risk, at: Timestamp) -> RiskEntry {
+    let (status, _) = r.status_at(at);
+    RiskEntry {
+        id: r.id,
+        title: r.title.clone(),
+        description: r.description.clone(),
+        status: status.as_str().to_owned(),
+        treatment: r.treatment.as_str().to_owned(),
+        owner: r.owner.clone(),
+        likelihood: r.likelihood,
+        impact: r.impact,
+        inherent_score: r.inherent_score(),
+        residual_score: r.residual_score(),
+        level: level(r.residual_score()).as_str().to_owned(),
+        due: r.due.as_ref().map(format_utc),
+        categories: r.categories.clone(),
+        findings: r.findings.clone(),
+        controls: r.controls.clone(),
+    }
+}
+
+fn attestation_entry(a: &Attestation) -> AttestationEntry {
+    AttestationEntry {
+        id: a.id,
+        target_kind: a.target_kind.as_str().to_owned(),
+        target: a.target.clone(),
+        statement: a.statement.clone(),
+        by: format!("{}@{}", a.user, a.host),
+        at: format_utc(&a.at),
+        file_name: a.file_name.clone(),
+        file_sha256: a.file_sha256.clone(),
+    }
+}
+
+fn title_case(word: &str) -> String {
+    let lower = word.to_lowercase();
+    let mut chars = lower.chars();
+    chars
+        .next()
+        .map(|c| c.to_uppercase().chain(chars).collect())
+        .unwrap_or_default()
+}
+
+/// The bytes of the files next to the PDF.
+struct Sidecars {
+    snapshot_json: Vec<u8>,
+    findings_json: Vec<u8>,
+}
+
+impl Bridle {
+    /// The snapshot an export is computed from: the newest one.
+    async fn evidence_snapshot(&self) -> Result<SnapshotRecord, ApiError> {
+        self.store
+            .latest_snapshot()
+            .await
+            .map_err(store_error)?
+            .ok_or_else(|| {
+                invalid("the inventory is empty: import an estate before exporting evidence")
+            })
+    }
+
+    /// Assembles the evidence report of the newest snapshot at `request.at`, with the bytes of
+    /// the snapshot and findings files it names.
+    async fn assemble(
+        &self,
+        request: &EvidenceRequest,
+    ) -> Result<(EvidenceReport, Sidecars), ApiError> {
+        if request.framework != Framework::NistAiRmf {
+            return Err(invalid(format!(
+                "evidence packs are organised by NIST AI RMF functions; `{}` is not supported (its items are cross-referenced in every pack)",
+                request.framework
+            )));
+        }
+        let at = request.at;
+        let snapshot = self.evidence_snapshot().await?;
+        let estate = self
+            .store
+            .estate_at(snapshot.id)
+            .await
+            .map_err(store_error)?;
+        let graph = PrivilegeGraph::build(&estate, at);
+        let risks = self.store.risks().await.map_err(store_error)?;
+        // Like the register, the attestations are the ones recorded now, each with its date.
+        let attestations: Vec<Attestation> =
+            self.store.attestations().await.map_err(store_error)?;
+        let audit = self.store.verify_audit().await.map_err(store_error)?;
+        let head_hash = audit
+            .head_hash
+            .clone()
+            .ok_or_else(|| internal("the audit log is empty although a snapshot exists"))?;
+
+        let framework = request.framework;
+        let evaluated: Vec<Evaluated> = compliance::evaluate(&estate, &graph, at, &self.limits())
+            .into_iter()
+            .filter(|f| compliance::check_bears_on(f.check, framework))
+            .map(|finding| {
+                let accepted = accepted_by(&risks, &finding, at);
+                Evaluated { finding, accepted }
+            })
+            .collect();
+
+        let library = ControlLibrary::get();
+        let catalog = Catalog::get(framework);
+        let attested_control = |id: &str| {
+            attestations
+                .iter()
+                .any(|a| a.target_kind == AttestationTarget::Control && a.target == id)
+        };
+        let mut functions: Vec<FunctionSection> = Vec::new();
+        for item in &catalog.items {
+            match item.kind.as_str() {
+                "function" => functions.push(FunctionSection {
+                    id: item.id.clone(),
+                    title: title_case(&item.title),
+                    text: item.text.clone(),
+                    categories: Vec::new(),
+                }),
+                "category" => {
+                    let function = functions.last_mut().ok_or_else(|| {
+                        internal(format!("category {} precedes any function", item.id))
+                    })?;
+                    function.categories.push(CategorySection {
+                        id: item.id.clone(),
+                        title: item.title.clone(),
+                        text: item.text.clone(),
+                        subcategories: Vec::new(),
+                    });
+                }
+                "subcategory" => {
+                    let attested_here = attestations.iter().any(|a| {
+                        a.target_kind == AttestationTarget::Subcategory && a.target == item.id
+                    });
+                    let controls: Vec<&compliance::Control> =
+                        library.controls_covering(framework, &item.id);
+                    let assessed: Vec<ControlAssessment> = controls
+                        .iter()
+                        .map(|c| {
+                            let attested = attested_here || attested_control(&c.id);
+                            assess_control(c, &evaluated, attested)
+                        })
+                        .collect();
+                    let (status, reason) = subcategory_status(&assessed, attested_here);
+                    let checks: BTreeSet<&str> = controls
+                        .iter()
+                        .flat_map(|c| c.checks.iter().map(String::as_str))
+                        .collect();
+                    let finding_ids: Vec<String> = evaluated
+                        .iter()
+                        .filter(|f| checks.contains(f.finding.check))
+                        .map(|f| f.finding.id.clone())
+                        .collect();
+                    let control_ids: BTreeSet<&str> =
+                        controls.iter().map(|c| c.id.as_str()).collect();
+                    let category_ref = format!("{}:{}", framework.as_str(), item.id);
+                    let linked_risks = risks
+                        .iter()
+                        .filter(|r| {
+                            r.categories.contains(&category_ref)
+                                || r.controls.iter().any(|c| control_ids.contains(c.as_str()))
+                                || r.findings.iter().any(|link| {
+                                    checks.contains(link.as_str()) || finding_ids.contains(link)
+                                })
+                        })
+                        .map(|r| r.id)
+                        .collect();
+                    let linked_attestations = attestations
+                        .iter()
+                        .filter(|a| match a.target_kind {
+                            AttestationTarget::Subcategory => a.target == item.id,
+                            AttestationTarget::Control => control_ids.contains(a.target.as_str()),
+                        })
+                        .map(|a| a.id)
+                        .collect();
+                    let category = functions
+                        .last_mut()
+                        .and_then(|f| f.categories.last_mut())
+                        .ok_or_else(|| {
+                            internal(format!("subcategory {} precedes any category", item.id))
+                        })?;
+                    category.subcategories.push(SubcategorySection {
+                        id: item.id.clone(),
+                        text: item.text.clone().unwrap_or_default(),
+                        controls: assessed,
+                        status,
+                        reason,
+                        findings: finding_ids,
+                        risks: linked_risks,
+                        attestations: linked_attestations,
+                    });
+                }
+                _ => {}
+            }
+        }
+
+        let findings: Vec<FindingEntry> = evaluated
+            .iter()
+            .map(|e| {
+                let f = &e.finding;
+                FindingEntry {
+                    id: f.id.clone(),
+                    check: f.check.to_owned(),
+                    title: compliance::check_info(f.check)
+                        .map(|c| c.title.to_owned())
+                        .unwrap_or_default(),
+                    subject: f.subject.clone(),
+                    status: e.status().to_owned(),
+                    severity: f.severity.as_str().to_owned(),
+                    summary: f.summary.clone(),
+                    evidence: f.evidence.clone(),
+                    controls: library
+                        .controls_of_check(f.check)
+                        .iter()
+                        .map(|c| c.id.clone())
+                        .collect(),
+                    accepted_by: e.accepted,
+                }
+            })
+            .collect();
+
+        let mut risk_entries: Vec<RiskEntry> = risks.iter().map(|r| risk_entry(r, at)).collect();
+        risk_entries.sort_by(|a, b| {
+            b.residual_score
+                .cmp(&a.residual_score)
+                .then(a.id.cmp(&b.id))
+        });
+
+        let figures: Vec<PathFigure> = evaluated
+            .iter()
+            .filter(|e| {
+                e.finding.check == "crown-jewel-reach"
+                    && e.finding.status == Status::Fail
+                    && !e.finding.paths.is_empty()
+            })
+            .take(MAX_FIGURES)
+            .filter_map(|e| path_figure(&e.finding, &estate, &graph))
+            .collect();
+
+        let limits = self.limits();
+        let method = Method {
+            rules: vec![
+                "Findings come from the automated checks run over the snapshot at the evaluation time: pass, fail, or unknown when the data needed is missing (never pass).".to_owned(),
+                "A failing finding covered by an accepted, unexpired risk of the register counts as accepted: it does not fail its control, and the risk is named.".to_owned(),
+                "An automated control is met when its findings all pass (or are accepted), not met when they fail and none pass, partly met when passes are mixed with failures or unknowns, and not assessed when no finding decides it.".to_owned(),
+                "A control without automated checks (attested by hand) is met when a manual attestation is recorded for it or for the subcategory (the pack lists each with who recorded it and when), and not assessed otherwise. An attestation never overrides a failing finding.".to_owned(),
+                "A subcategory is met when all its mapped controls are met, not assessed when none is assessed (or no control is mapped and nothing was attested), not met when its assessed controls are all not met, and partly met otherwise.".to_owned(),
+            ],
+            thresholds: vec![
+                ("Credential rotation limit (days since rotation or issue)".to_owned(), limits.rotation_days.to_string()),
+                ("Unused credential limit (days since last use)".to_owned(), limits.unused_days.to_string()),
+                ("Longest credential validity (days)".to_owned(), limits.max_ttl_days.to_string()),
+                ("Risk levels (likelihood × impact)".to_owned(), "low 1–4, medium 5–9, high 10–16, critical 17–25".to_owned()),
+            ],
+            checks: CHECKS
+                .iter()
+                .map(|c| {
+                    let controls: Vec<String> = library
+                        .controls_of_check(c.id)
+                        .iter()
+                        .map(|k| k.id.clone())
+                        .collect();
+                    (c.id.to_owned(), format!("{} ({}; severity {})", c.title, c.subject, c.severity.as_str()), controls.join(", "))
+                })
+                .collect(),
+        };
+
+        let info = catalog;
+        let counts = estate.counts();
+        let snapshot_json = {
+            let mut bytes = Vec::new();
+            bridle_core::estate::write_canonical(&estate, &mut bytes)
+                .map_err(|e| internal(format!("writing the snapshot: {e}")))?;
+            bytes
+        };
+        let mut report = EvidenceReport {
+            organisation: request.organisation.clone(),
+            scope: format!(
+                "The AI agents, their identities, credentials, tools, grants and the resources they reach, as recorded in the Bridle inventory (snapshot {} of source {}), assessed against {} {}.",
+                snapshot.id, snapshot.source, info.name, info.version
+            ),
+            framework: FrameworkInfo {
+                id: info.id.clone(),
+                name: info.name.clone(),
+                version: info.version.clone(),
+                publisher: info.publisher.clone(),
+                source: info.source.clone(),
+                licence: info.licence.clone(),
+            },
+            at: format_utc(&at),
+            snapshot: SnapshotInfo {
+                id: snapshot.id,
+                taken_at: format_utc(&snapshot.taken_at),
+                estate_sha256: snapshot.estate_sha256.clone(),
+            },
+            audit: AuditInfo {
+                head_hash,
+                entries: audit.entries,
+            },
+            sidecars: Vec::new(),
+            counts: EntityKind::ALL
+                .iter()
+                .map(|k| (title_case(k.plural()), counts.get(*k)))
+                .collect(),
+            functions,
+            findings,
+            risks: risk_entries,
+            attestations: attestations.iter().map(attestation_entry).collect(),
+            figures,
+            inventory: inventory_tables(&estate, at),
+            method,
+            crosswalk: crosswalk(),
+        };
+        let findings_json = serde_json::to_vec_pretty(&serde_json::json!({
+            "format": "bridle-findings/v1",
+            "framework": report.framework.id,
+            "at": report.at,
+            "snapshot": report.snapshot,
+            "findings": report.findings,
+        }))
+        .map_err(|e| internal(format!("writing the findings: {e}")))?;
+        report.sidecars = vec![
+            Sidecar {
+                file_name: String::new(),
+                what: "the canonical estate export of the snapshot".to_owned(),
+                sha256: sha256_hex(&snapshot_json),
+            },
+            Sidecar {
+                file_name: String::new(),
+                what: "the findings".to_owned(),
+                sha256: sha256_hex(&findings_json),
+            },
+        ];
+        Ok((
+            report,
+            Sidecars {
+                snapshot_json,
+                findings_json,
+            },
+        ))
+    }
+
+    /// The evidence report model (for the OSCAL and CSV writers and the tests).
+    pub async fn evidence_report(
+        &self,
+        request: &EvidenceRequest,
+    ) -> Result<EvidenceReport, ApiError> {
+        Ok(self.assemble(request).await?.0)
+    }
+
+    /// Writes the evidence PDF to `pdf`, and beside it `<pdf>.snapshot.json` (the canonical
+    /// estate export of the snapshot) and `<pdf>.findings.json`, whose sha256 the PDF prints.
+    pub async fn write_evidence_pdf(
+        &self,
+        pdf: &Path,
+        request: &EvidenceRequest,
+    ) -> Result<protocol::EvidenceWritten, ApiError> {
+        let (mut report, sidecars) = self.assemble(request).await?;
+        let snapshot_path = sidecar_path(pdf, "snapshot.json");
+        let findings_path = sidecar_path(pdf, "findings.json");
+        let file_name = |p: &Path| {
+            p.file_name()
+                .map(|n| n.to_string_lossy().into_owned())
+                .unwrap_or_default()
+        };
+        report.sidecars[0].file_name = file_name(&snapshot_path);
+        report.sidecars[1].file_name = file_name(&findings_path);
+        let bytes = bridle_evidence::pdf::render(&report).map_err(|e| internal(e.to_string()))?;
+        let pages = lopdf::Document::load_mem(&bytes)
+            .map(|d| d.get_pages().len() as u64)
+            .unwrap_or(0);
+        let written = |path: &Path, content: &[u8]| -> Result<protocol::WrittenFile, ApiError> {
+            write_file(path, content)?;
+            Ok(protocol::WrittenFile {
+                path: path.display().to_string(),
+                sha256: sha256_hex(content),
+                bytes: content.len() as u64,
+            })
+        };
+        let snapshot_file = written(&snapshot_path, &sidecars.snapshot_json)?;
+        let findings_file = written(&findings_path, &sidecars.findings_json)?;
+        let pdf_file = written(pdf, &bytes)?;
+        Ok(protocol::EvidenceWritten {
+            pdf: pdf_file,
+            snapshot_json: snapshot_file,
+            findings_json: findings_file,
+            snapshot: report.snapshot.id,
+            estate_sha256: report.snapshot.estate_sha256,
+            audit_head: report.audit.head_hash,
+            at: request.at,
+            pages,
+        })
+    }
+
+    /// Checks what an evidence PDF states against the inventory: the snapshot it names must
+    /// still rebuild to the hash it states, and the audit-chain head it states must be an entry
+    /// of an intact chain. Also reports whether the current inventory differs from the snapshot.
+    pub async fn verify_evidence(
+        &self,
+        pdf: &[u8],
+    ) -> Result<protocol::EvidenceVerification, ApiError> {
+        let marker = bridle_evidence::pdf::read_marker(pdf).map_err(|e| invalid(e.to_string()))?;
+        let reconstructed = match self.store.estate_at(marker.snapshot).await {
+            Ok(estate) => Some(bridle_core::estate::canonical_sha256(&estate)),
+            Err(bridle_store::StoreError::SnapshotNotFound(_)) => None,
+            Err(e) => return Err(store_error(e)),
+        };
+        let recorded = self
+            .store
+            .snapshots()
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .find(|s| s.id == marker.snapshot)
+            .map(|s| s.estate_sha256);
+        let snapshot_holds = reconstructed.as_deref() == Some(marker.estate_sha256.as_str())
+            && recorded.as_deref() == Some(marker.estate_sha256.as_str());
+        let audit = self.store.verify_audit().await.map_err(store_error)?;
+        let head_in_chain = self
+            .store
+            .audit_entries()
+            .await
+            .map_err(store_error)?
+            .iter()
+            .any(|e| e.hash == marker.audit_head);
+        let current = self.store.current_estate().await.map_err(store_error)?;
+        let current_hash = bridle_core::estate::canonical_sha256(&current);
+        Ok(protocol::EvidenceVerification {
+            snapshot: marker.snapshot,
+            inventory_changed: current_hash != marker.estate_sha256,
+            stated_estate_sha256: marker.estate_sha256,
+            reconstructed_estate_sha256: reconstructed,
+            snapshot_holds,
+            stated_audit_head: marker.audit_head,
+            head_in_chain,
+            chain_intact: audit.intact(),
+            chain_problems: audit.problems,
+            current_estate_sha256: current_hash,
+        })
+    }
+
+    /// Writes the evidence as an OSCAL assessment-results document.
+    pub async fn write_oscal<W: std::io::Write>(
+        &self,
+        request: &EvidenceRequest,
+        out: W,
+    ) -> Result<(), ApiError> {
+        let report = self.evidence_report(request).await?;
+        bridle_evidence::oscal::write(&report, out)
+            .map_err(|e| internal(format!("writing the OSCAL document: {e}")))
+    }
+
+    /// Writes one table of the evidence as CSV.
+    pub async fn write_csv<W: std::io::Write>(
+        &self,
+        request: &EvidenceRequest,
+        table: CsvTable,
+        out: W,
+    ) -> Result<(), ApiError> {
+        let report = self.evidence_report(request).await?;
+        let result = match table {
+            CsvTable::Findings => bridle_evidence::csv_tables::findings(&report, out),
+            CsvTable::Risks => bridle_evidence::csv_tables::risks(&report, out),
+            CsvTable::Inventory => bridle_evidence::csv_tables::inventory(&report, out),
+        };
+        result.map_err(|e| internal(format!("writing the CSV: {e}")))
+    }
+
+    /// Records a manual attestation for a control (`C03`) or a NIST AI RMF subcategory
+    /// (`GOVERN 1.1`), with an optional file stored by its sha256; audited.
+    pub async fn add_attestation(
+        &self,
+        control: Option<&str>,
+        subcategory: Option<&str>,
+        statement: &str,
+        file: Option<&Path>,
+        at: Timestamp,
+    ) -> Result<protocol::Attestation, ApiError> {
+        let (kind, target) = match (control, subcategory) {
+            (Some(c), None) => {
+                let c = c.trim().to_uppercase();
+                if ControlLibrary::get().control(&c).is_none() {
+                    return Err(invalid(format!(
+                        "--control: `{c}` is not a control of the library (see `bridle controls`)"
+                    )));
+                }
+                (AttestationTarget::Control, c)
+            }
+            (None, Some(s)) => {
+                let s = s
+                    .split_whitespace()
+                    .collect::<Vec<_>>()
+                    .join(" ")
+                    .to_uppercase();
+                let known = Catalog::get(Framework::NistAiRmf)
+                    .item(&s)
+                    .is_some_and(|i| i.kind == "subcategory");
+                if !known {
+                    return Err(invalid(format!(
+                        "--subcategory: `{s}` is not a NIST AI RMF subcategory (e.g. `GOVERN 1.1`)"
+                    )));
+                }
+                (AttestationTarget::Subcategory, s)
+            }
+            _ => return Err(invalid("give exactly one of --control or --subcategory")),
+        };
+        let statement = statement.trim();
+        if statement.is_empty() {
+            return Err(invalid("--statement: the statement is empty"));
+        }
+        let attached = match file {
+            None => None,
+            Some(path) => {
+                let content = std::fs::read(path)
+                    .map_err(|e| invalid(format!("--file {}: {e}", path.display())))?;
+                let name = path
+                    .file_name()
+                    .map(|n| n.to_string_lossy().into_owned())
+                    .ok_or_else(|| {
+                        invalid(format!("--file {}: not a file name", path.display()))
+                    })?;
+                Some(AttachedFile { name, content })
+            }
+        };
+        let a = self
+            .store
+            .add_attestation(
+                kind,
+                &target,
+                statement,
+                attached.as_ref(),
+                at,
+                &crate::current_actor(),
+            )
+            .await
+            .map_err(store_error)?;
+        Ok(attestation(&a))
+    }
+
+    pub async fn attestations(&self) -> Result<Vec<protocol::Attestation>, ApiError> {
+        Ok(self
+            .store
+            .attestations()
+            .await
+            .map_err(store_error)?
+            .iter()
+            .map(attestation)
+            .collect())
+    }
+}
+
+fn attestation(a: &Attestation) -> protocol::Attestation {
+    protocol::Attestation {
+        id: a.id,
+        target_kind: a.target_kind.as_str().to_owned(),
+        target: a.target.clone(),
+        statement: a.statement.clone(),
+        at: a.at,
+        user: a.user.clone(),
+        host: a.host.clone(),
+        file_name: a.file_name.clone(),
+        file_sha256: a.file_sha256.clone(),
+        audit_seq: a.audit_seq,
+    }
+}
+
+/// `report.pdf` → `report.pdf.snapshot.json`.
+pub fn sidecar_path(pdf: &Path, suffix: &str) -> PathBuf {
+    let mut name = pdf.as_os_str().to_owned();
+    name.push(".");
+    name.push(suffix);
+    PathBuf::from(name)
+}
+
+/// Writes `content` to a temporary file beside `path` and renames it over `path`, so a failed
+/// export never leaves half a file.
+fn write_file(path: &Path, content: &[u8]) -> Result<(), ApiError> {
+    let fail = |e: std::io::Error| {
+        api_error(
+            ErrorCode::InvalidInput,
+            format!("writing {}: {e}", path.display()),
+        )
+    };
+    let tmp = sidecar_path(path, "partial");
+    std::fs::write(&tmp, content).map_err(fail)?;
+    std::fs::rename(&tmp, path).map_err(fail)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn control_status_follows_the_documented_rules() {
+        assert_eq!(control_status(3, 0, 0, false), ItemStatus::Met);
+        assert_eq!(control_status(0, 2, 0, false), ItemStatus::NotMet);
+        assert_eq!(
+            control_status(0, 2, 0, true),
+            ItemStatus::NotMet,
+            "attestation never overrides a failure"
+        );
+        assert_eq!(control_status(2, 1, 0, false), ItemStatus::PartlyMet);
+        assert_eq!(control_status(2, 0, 1, false), ItemStatus::PartlyMet);
+        assert_eq!(control_status(0, 0, 3, false), ItemStatus::NotAssessed);
+        assert_eq!(control_status(0, 0, 0, true), ItemStatus::Met);
+        assert_eq!(control_status(0, 0, 0, false), ItemStatus::NotAssessed);
+    }
+
+    fn control(status: ItemStatus) -> ControlAssessment {
+        ControlAssessment {
+            id: "C".into(),
+            title: String::new(),
+            assessment: "automated".into(),
+            status,
+            pass: 0,
+            fail: 0,
+            unknown: 0,
+            accepted: 0,
+        }
+    }
+
+    #[test]
+    fn subcategory_status_combines_controls() {
+        use ItemStatus::*;
+        let of = |s: &[ItemStatus]| {
+            subcategory_status(&s.iter().map(|&s| control(s)).collect::<Vec<_>>(), false).0
+        };
+        assert_eq!(of(&[Met, Met]), Met);
+        assert_eq!(of(&[NotAssessed, NotAssessed]), NotAssessed);
+        assert_eq!(of(&[NotMet, NotAssessed]), NotMet);
+        assert_eq!(of(&[Met, NotMet]), PartlyMet);
+        assert_eq!(of(&[Met, NotAssessed]), PartlyMet);
+        assert_eq!(of(&[]), NotAssessed);
+        assert_eq!(subcategory_status(&[], true).0, Met);
+        let (_, reason) = subcategory_status(&[control(Met), control(NotMet)], false);
+        assert_eq!(reason, "2 mapped controls: 1 met, 1 not met.");
+    }
+}

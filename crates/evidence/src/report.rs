@@ -1,0 +1,291 @@
+//! The evidence pack's data model: everything the PDF, the OSCAL document and the CSV files
+//! state, assembled by the app from the inventory, the findings, the register and the audit
+//! log at one evaluation time. Plain data, so every writer states the same facts.
+
+use serde::Serialize;
+
+/// One evidence pack.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct EvidenceReport {
+    /// The organisation named on the cover (a setting).
+    pub organisation: String,
+    /// What the pack covers, in one sentence.
+    pub scope: String,
+    pub framework: FrameworkInfo,
+    /// The evaluation time (RFC 3339, UTC).
+    pub at: String,
+    pub snapshot: SnapshotInfo,
+    pub audit: AuditInfo,
+    /// Files written next to the PDF, with their sha256.
+    pub sidecars: Vec<Sidecar>,
+    /// Inventory counts per entity kind (plural names).
+    pub counts: Vec<(String, u64)>,
+    pub functions: Vec<FunctionSection>,
+    /// Every finding bearing on the framework, in check order.
+    pub findings: Vec<FindingEntry>,
+    /// The risk register at the evaluation time, highest residual score first.
+    pub risks: Vec<RiskEntry>,
+    pub attestations: Vec<AttestationEntry>,
+    /// Privilege paths to crown jewels, laid out by core's layered layout.
+    pub figures: Vec<PathFigure>,
+    pub inventory: Vec<Table>,
+    pub method: Method,
+    pub crosswalk: Vec<CrosswalkRow>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FrameworkInfo {
+    pub id: String,
+    pub name: String,
+    pub version: String,
+    pub publisher: String,
+    pub source: Vec<String>,
+    pub licence: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SnapshotInfo {
+    pub id: i64,
+    /// When the snapshot was taken (RFC 3339).
+    pub taken_at: String,
+    /// The sha256 of the canonical estate export of the snapshot.
+    pub estate_sha256: String,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AuditInfo {
+    /// The hash of the newest audit-log entry when the pack was made.
+    pub head_hash: String,
+    pub entries: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Sidecar {
+    pub file_name: String,
+    pub what: String,
+    pub sha256: String,
+}
+
+/// The assessment outcome of a framework item or a control.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ItemStatus {
+    Met,
+    PartlyMet,
+    NotMet,
+    NotAssessed,
+}
+
+impl ItemStatus {
+    pub const ALL: [ItemStatus; 4] = [
+        ItemStatus::Met,
+        ItemStatus::PartlyMet,
+        ItemStatus::NotMet,
+        ItemStatus::NotAssessed,
+    ];
+
+    pub fn label(self) -> &'static str {
+        match self {
+            ItemStatus::Met => "met",
+            ItemStatus::PartlyMet => "partly met",
+            ItemStatus::NotMet => "not met",
+            ItemStatus::NotAssessed => "not assessed",
+        }
+    }
+
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ItemStatus::Met => "met",
+            ItemStatus::PartlyMet => "partly_met",
+            ItemStatus::NotMet => "not_met",
+            ItemStatus::NotAssessed => "not_assessed",
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FunctionSection {
+    /// `GOVERN`, `MAP`, `MEASURE`, `MANAGE`.
+    pub id: String,
+    pub title: String,
+    pub text: Option<String>,
+    pub categories: Vec<CategorySection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CategorySection {
+    /// e.g. `GOVERN 1`.
+    pub id: String,
+    pub title: String,
+    pub text: Option<String>,
+    pub subcategories: Vec<SubcategorySection>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct SubcategorySection {
+    /// e.g. `GOVERN 1.1`.
+    pub id: String,
+    /// The verbatim statement.
+    pub text: String,
+    pub controls: Vec<ControlAssessment>,
+    pub status: ItemStatus,
+    /// Why the status is what it is, in one sentence.
+    pub reason: String,
+    /// Ids of the findings (in [`EvidenceReport::findings`]) of the mapped controls' checks.
+    pub findings: Vec<String>,
+    /// Ids of the risks linked to this item or to its controls.
+    pub risks: Vec<i64>,
+    /// Ids of the attestations for this item or for its controls.
+    pub attestations: Vec<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct ControlAssessment {
+    pub id: String,
+    pub title: String,
+    /// `automated` or `manual`.
+    pub assessment: String,
+    pub status: ItemStatus,
+    pub pass: u32,
+    pub fail: u32,
+    pub unknown: u32,
+    pub accepted: u32,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FindingEntry {
+    /// `check@subject`.
+    pub id: String,
+    pub check: String,
+    pub title: String,
+    pub subject: String,
+    /// `pass`, `fail`, `unknown` or `accepted`.
+    pub status: String,
+    pub severity: String,
+    pub summary: String,
+    pub evidence: Vec<String>,
+    pub controls: Vec<String>,
+    pub accepted_by: Option<i64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct RiskEntry {
+    pub id: i64,
+    pub title: String,
+    pub description: String,
+    /// `open`, `accepted` or `closed` at the evaluation time.
+    pub status: String,
+    pub treatment: String,
+    pub owner: Option<String>,
+    pub likelihood: u8,
+    pub impact: u8,
+    pub inherent_score: u8,
+    pub residual_score: u8,
+    pub level: String,
+    pub due: Option<String>,
+    pub categories: Vec<String>,
+    pub findings: Vec<String>,
+    pub controls: Vec<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AttestationEntry {
+    pub id: i64,
+    /// `control` or `subcategory`.
+    pub target_kind: String,
+    /// The control id (`C03`) or the NIST label (`GOVERN 1.1`).
+    pub target: String,
+    pub statement: String,
+    pub by: String,
+    pub at: String,
+    pub file_name: Option<String>,
+    pub file_sha256: Option<String>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct PathFigure {
+    pub title: String,
+    pub caption: String,
+    pub nodes: Vec<FigureNode>,
+    /// Indices into `nodes`.
+    pub edges: Vec<(usize, usize)>,
+    /// The layout's extent, in its own units.
+    pub width: f64,
+    pub height: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FigureNode {
+    pub id: String,
+    pub label: String,
+    /// The entity kind (`agent`, `identity`, …).
+    pub kind: String,
+    pub crown_jewel: bool,
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Table {
+    pub title: String,
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<String>>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Method {
+    /// How statuses are decided, one rule per line.
+    pub rules: Vec<String>,
+    /// The thresholds in force, as (name, value).
+    pub thresholds: Vec<(String, String)>,
+    /// The automated checks: id, title, controls.
+    pub checks: Vec<(String, String, String)>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CrosswalkRow {
+    pub control: String,
+    pub title: String,
+    pub assessment: String,
+    pub nist: Vec<String>,
+    pub owasp_asi: Vec<String>,
+    pub owasp_nhi: Vec<String>,
+    pub maestro: Vec<String>,
+}
+
+impl EvidenceReport {
+    pub fn finding(&self, id: &str) -> Option<&FindingEntry> {
+        self.findings.iter().find(|f| f.id == id)
+    }
+
+    pub fn risk(&self, id: i64) -> Option<&RiskEntry> {
+        self.risks.iter().find(|r| r.id == id)
+    }
+
+    pub fn attestation(&self, id: i64) -> Option<&AttestationEntry> {
+        self.attestations.iter().find(|a| a.id == id)
+    }
+
+    /// Every subcategory, in catalog order.
+    pub fn subcategories(&self) -> impl Iterator<Item = &SubcategorySection> {
+        self.functions
+            .iter()
+            .flat_map(|f| f.categories.iter())
+            .flat_map(|c| c.subcategories.iter())
+    }
+
+    /// Subcategory counts per status for one function (or all when `None`).
+    pub fn status_counts(&self, function: Option<&str>) -> [usize; 4] {
+        let mut counts = [0; 4];
+        for f in self
+            .functions
+            .iter()
+            .filter(|f| function.is_none_or(|id| f.id == id))
+        {
+            for s in f.categories.iter().flat_map(|c| c.subcategories.iter()) {
+                counts[s.status as usize] += 1;
+            }
+        }
+        counts
+    }
+}
