@@ -11,6 +11,7 @@ mod error;
 pub mod export;
 pub mod generate;
 mod graph;
+mod graph_view;
 mod import;
 mod inventory;
 mod paths;
