@@ -11,6 +11,7 @@ fn main() {
             "entity",
             "search",
             "import_file",
+            "graph_view",
         ]),
     ))
     .expect("tauri-build failed");

@@ -5,6 +5,7 @@ use bridle_protocol::console::{
     ConsoleInfo, EntityPage, ImportRequest, InventoryPage, InventoryQuery, SearchQuery,
     SearchResults,
 };
+use bridle_protocol::graph_view::{GraphView, GraphViewRequest};
 use bridle_protocol::{ApiError, ImportOutcome, Overview, Snapshot};
 use tauri::State;
 
@@ -57,5 +58,16 @@ pub async fn import_file(
     console
         .bridle()?
         .import_request(&request, bridle_app::now(), &actor)
+        .await
+}
+
+#[tauri::command]
+pub async fn graph_view(
+    console: State<'_, Console>,
+    request: GraphViewRequest,
+) -> Result<GraphView, ApiError> {
+    console
+        .bridle()?
+        .graph_view(&request, bridle_app::now())
         .await
 }

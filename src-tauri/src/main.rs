@@ -86,6 +86,7 @@ fn main() -> Result<()> {
             commands::entity,
             commands::search,
             commands::import_file,
+            commands::graph_view,
         ])
         .build(tauri::generate_context!())
         .context("cannot start the window")?;

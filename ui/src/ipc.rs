@@ -118,3 +118,15 @@ pub async fn pick_estate_file() -> Result<Option<String>, ApiError> {
     )
     .await
 }
+
+// The privilege graph view.
+
+pub async fn graph_view(
+    request: &bridle_protocol::graph_view::GraphViewRequest,
+) -> Result<bridle_protocol::graph_view::GraphView, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        request: &'a bridle_protocol::graph_view::GraphViewRequest,
+    }
+    call("graph_view", &Args { request }).await
+}

@@ -5,6 +5,8 @@
 //! Pages own their requests and error display; `widgets.rs` only renders what it is given.
 
 mod format;
+mod graph_draw;
+mod graph_route;
 mod ipc;
 mod pages;
 mod route;

@@ -11,6 +11,8 @@ pub enum Route {
     Inventory(InventoryKind),
     Entity(String),
     Import,
+    /// The privilege graph; its source, target and hops are in the query (`graph_route.rs`).
+    Graph,
     NotFound(String),
 }
 
@@ -18,6 +20,8 @@ impl Route {
     pub fn parse(hash: &str) -> Route {
         let path = hash.trim_start_matches('#').trim_start_matches('/');
         let (head, rest) = path.split_once('/').unwrap_or((path, ""));
+        // Query parameters (`#/findings?status=fail`) are read by the page itself.
+        let head = head.split_once('?').map_or(head, |(head, _)| head);
         match head {
             "" | "dashboard" => Route::Dashboard,
             "inventory" if rest.is_empty() => Route::Inventory(InventoryKind::Agents),
@@ -27,6 +31,7 @@ impl Route {
             },
             "entity" if !rest.is_empty() => Route::Entity(decode(rest)),
             "import" => Route::Import,
+            "graph" => Route::Graph,
             _ => Route::NotFound(path.to_owned()),
         }
     }
@@ -37,6 +42,7 @@ impl Route {
             Route::Inventory(kind) => format!("#/inventory/{}", kind.as_str()),
             Route::Entity(id) => format!("#/entity/{}", encode(id)),
             Route::Import => "#/import".to_owned(),
+            Route::Graph => "#/graph".to_owned(),
             Route::NotFound(path) => format!("#/{path}"),
         }
     }

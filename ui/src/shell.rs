@@ -152,6 +152,7 @@ fn Console(info: ConsoleInfo) -> impl IntoView {
                         }
                         Route::Entity(id) => view! { <pages::entity::EntityPage id /> }.into_any(),
                         Route::Import => view! { <pages::import::Import /> }.into_any(),
+                        Route::Graph => view! { <pages::graph::GraphPage /> }.into_any(),
                         Route::NotFound(path) => {
                             view! {
                                 <section class="empty-state">
@@ -218,9 +219,13 @@ fn Navigation() -> impl IntoView {
                 {link(Route::Inventory(InventoryKind::Tools), "Tools", "nav-tools")}
                 {link(Route::Inventory(InventoryKind::Grants), "Grants", "nav-grants")}
             </div>
+            <div class="nav-group">
+                <div class="nav-heading">"Analysis"</div>
+                {link(Route::Graph, "Privilege graph", "nav-graph")}
+            </div>
             <div class="nav-group nav-planned" aria-label="Planned">
                 <div class="nav-heading">"Analysis · planned"</div>
-                {["Privilege graph", "Findings", "Risk register", "Brokers", "Evidence"]
+                {["Findings", "Risk register", "Brokers", "Evidence"]
                     .into_iter()
                     .map(|label| {
                         view! {

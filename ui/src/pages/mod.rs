@@ -2,5 +2,6 @@
 
 pub mod dashboard;
 pub mod entity;
+pub mod graph;
 pub mod import;
 pub mod inventory;
