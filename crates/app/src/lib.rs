@@ -6,6 +6,7 @@
 
 mod compliance;
 mod console;
+mod console_compliance;
 mod convert;
 mod error;
 pub mod export;
@@ -21,6 +22,7 @@ pub use import::source_name;
 pub use inventory::SnapshotCheck;
 
 pub use compliance::{catalog, controls, frameworks, parse_framework, parse_severity};
+pub use console_compliance::console_actor;
 pub use error::{ApiError, ErrorCode};
 pub use import::PreparedImport;
 pub use paths::DataPaths;

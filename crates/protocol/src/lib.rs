@@ -6,6 +6,7 @@
 
 pub mod compliance;
 pub mod console;
+pub mod console_compliance;
 pub mod graph_view;
 
 use std::fmt;
