@@ -2,7 +2,7 @@
 //! a WebDriver session with the console, and small helpers to wait, read and screenshot.
 //! Test files include it with `#[path = "../support.rs"] mod support;` (or `mod support;` from
 //! `desktop.rs`); not every file uses every helper.
-#![allow(dead_code)]
+#![allow(dead_code, unused_imports)]
 
 pub use fantoccini::elements::Element;
 pub use fantoccini::key::Key;

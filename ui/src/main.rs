@@ -12,6 +12,7 @@ mod pages;
 mod route;
 mod shell;
 mod widgets;
+mod widgets_compliance;
 
 fn main() {
     console_error_panic_hook::set_once();

@@ -13,6 +13,9 @@ pub enum Route {
     Import,
     /// The privilege graph; its source, target and hops are in the query (`graph_route.rs`).
     Graph,
+    Findings,
+    Frameworks,
+    Risks,
     NotFound(String),
 }
 
@@ -32,6 +35,9 @@ impl Route {
             "entity" if !rest.is_empty() => Route::Entity(decode(rest)),
             "import" => Route::Import,
             "graph" => Route::Graph,
+            "findings" => Route::Findings,
+            "frameworks" => Route::Frameworks,
+            "risks" => Route::Risks,
             _ => Route::NotFound(path.to_owned()),
         }
     }
@@ -43,6 +49,9 @@ impl Route {
             Route::Entity(id) => format!("#/entity/{}", encode(id)),
             Route::Import => "#/import".to_owned(),
             Route::Graph => "#/graph".to_owned(),
+            Route::Findings => "#/findings".to_owned(),
+            Route::Frameworks => "#/frameworks".to_owned(),
+            Route::Risks => "#/risks".to_owned(),
             Route::NotFound(path) => format!("#/{path}"),
         }
     }
@@ -55,6 +64,16 @@ pub fn entity_href(id: &str) -> String {
 /// The route the window shows now.
 pub fn current() -> Route {
     Route::parse(&window().location().hash().unwrap_or_default())
+}
+
+/// A query parameter of the current route (`#/findings?status=fail` → `status` = `fail`).
+pub fn query_param(name: &str) -> Option<String> {
+    let hash = window().location().hash().unwrap_or_default();
+    let (_, query) = hash.split_once('?')?;
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then(|| decode(value))
+    })
 }
 
 /// Navigates; the `hashchange` listener updates the route signal.

@@ -153,6 +153,11 @@ fn Console(info: ConsoleInfo) -> impl IntoView {
                         Route::Entity(id) => view! { <pages::entity::EntityPage id /> }.into_any(),
                         Route::Import => view! { <pages::import::Import /> }.into_any(),
                         Route::Graph => view! { <pages::graph::GraphPage /> }.into_any(),
+                        Route::Findings => view! { <pages::findings::Findings /> }.into_any(),
+                        Route::Frameworks => {
+                            view! { <pages::frameworks::Frameworks /> }.into_any()
+                        }
+                        Route::Risks => view! { <pages::risks::RiskRegister /> }.into_any(),
                         Route::NotFound(path) => {
                             view! {
                                 <section class="empty-state">
@@ -220,12 +225,18 @@ fn Navigation() -> impl IntoView {
                 {link(Route::Inventory(InventoryKind::Grants), "Grants", "nav-grants")}
             </div>
             <div class="nav-group">
+                <div class="nav-heading">"Compliance"</div>
+                {link(Route::Findings, "Findings", "nav-findings")}
+                {link(Route::Frameworks, "Frameworks", "nav-frameworks")}
+                {link(Route::Risks, "Risk register", "nav-risks")}
+            </div>
+            <div class="nav-group">
                 <div class="nav-heading">"Analysis"</div>
                 {link(Route::Graph, "Privilege graph", "nav-graph")}
             </div>
             <div class="nav-group nav-planned" aria-label="Planned">
                 <div class="nav-heading">"Analysis · planned"</div>
-                {["Findings", "Risk register", "Brokers", "Evidence"]
+                {["Brokers", "Evidence"]
                     .into_iter()
                     .map(|label| {
                         view! {

@@ -2,6 +2,9 @@
 
 pub mod dashboard;
 pub mod entity;
+pub mod findings;
+pub mod frameworks;
 pub mod graph;
 pub mod import;
 pub mod inventory;
+pub mod risks;
