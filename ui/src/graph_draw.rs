@@ -9,6 +9,8 @@ pub const HEADER_SPACE: f64 = 44.0;
 /// Zoom limits: small enough to see 2,000 nodes at once, large enough to read a label.
 pub const MIN_SCALE: f64 = 0.02;
 pub const MAX_SCALE: f64 = 2.5;
+/// Below this scale the labels cannot be read.
+pub const READABLE_SCALE: f64 = 0.35;
 
 /// The SVG path of an edge between two node centres. Forward edges leave the right side of a box
 /// and enter the left side of the next (a horizontal S-curve); edges back to the same or an
@@ -62,6 +64,28 @@ impl Viewport {
         Viewport {
             x: (screen_width - content_width * scale) / 2.0 - left * scale,
             y: (screen_height - content_height * scale) / 2.0 - top * scale,
+            scale,
+        }
+    }
+
+    /// The first view of a layout: the whole of it when that is readable (scale at least
+    /// [`READABLE_SCALE`]); otherwise the source at a readable scale, at the left and mid-height,
+    /// for the user to pan from (or narrow by hops, or press Fit).
+    pub fn initial(
+        width: f64,
+        height: f64,
+        source: (f64, f64),
+        screen_width: f64,
+        screen_height: f64,
+    ) -> Viewport {
+        let fit = Viewport::fit(width, height, screen_width, screen_height);
+        if fit.scale >= READABLE_SCALE {
+            return fit;
+        }
+        let scale = 0.6;
+        Viewport {
+            x: 24.0 + (NODE_WIDTH / 2.0 - source.0) * scale,
+            y: screen_height / 2.0 - source.1 * scale,
             scale,
         }
     }
@@ -136,6 +160,16 @@ mod tests {
         );
         assert!((before.0 - after.0).abs() < 1e-9 && (before.1 - after.1).abs() < 1e-9);
         assert_eq!(fit.zoom_at(1e9, 0.0, 0.0).scale, MAX_SCALE);
+    }
+
+    #[test]
+    fn a_huge_layout_starts_at_its_source_at_a_readable_scale() {
+        let small = Viewport::initial(1200.0, 200.0, (0.0, 100.0), 1000.0, 600.0);
+        assert_eq!(small, Viewport::fit(1200.0, 200.0, 1000.0, 600.0));
+        let huge = Viewport::initial(8400.0, 64_000.0, (0.0, 32_000.0), 1000.0, 600.0);
+        assert_eq!(huge.scale, 0.6);
+        let (sx, sy) = (huge.x, 32_000.0 * huge.scale + huge.y);
+        assert_eq!((sx - NODE_WIDTH / 2.0 * huge.scale, sy), (24.0, 300.0));
     }
 
     #[test]

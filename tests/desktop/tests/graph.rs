@@ -312,3 +312,63 @@ async fn the_graph_view_draws_explains_highlights_and_greys_out_a_what_if() {
 
     client.close().await.unwrap();
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_neighbourhood_beyond_two_thousand_nodes_is_capped_and_says_so() {
+    let inventory = Inventory::new();
+    let estate = inventory.db.with_file_name("medium.json");
+    let generated = inventory.cli(&["gen", "--scale", "medium", "--seed", "7"]);
+    std::fs::write(&estate, generated).expect("the generated estate can be written");
+    inventory.cli(&["import", estate.to_str().unwrap()]);
+    let blast = json_of(&inventory.cli(&["blast-radius", "--json"]));
+    let widest = blast["entries"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .max_by_key(|e| e["resources"].as_u64().unwrap())
+        .expect("agents");
+    let source = widest["source"].as_str().unwrap();
+    let reach = json_of(&inventory.cli(&["reach", source, "--json"]));
+    let reached = 1 + reach["reachable"].as_array().unwrap().len();
+    assert!(reached > 2_000, "the test needs a big reach: {reached}");
+
+    let (_xvfb, display) = start_xvfb();
+    let (_driver, port) = start_driver(&display, &inventory);
+    let client = open_window(port, &inventory.db).await;
+    find(&client, "[data-testid=nav-dashboard]").await;
+    client
+        .execute(
+            "location.hash = arguments[0];",
+            vec![json!(format!("#/graph?from={source}"))],
+        )
+        .await
+        .unwrap();
+    let limited = text(&client, "#graph-limited").await;
+    let grouped = |n: usize| {
+        let digits = n.to_string();
+        let mut out = String::new();
+        for (i, c) in digits.chars().enumerate() {
+            if i > 0 && (digits.len() - i) % 3 == 0 {
+                out.push(',');
+            }
+            out.push(c);
+        }
+        out
+    };
+    assert!(
+        limited.starts_with(&format!(
+            "Showing 2,000 of {} reached nodes",
+            grouped(reached)
+        )),
+        "{limited}"
+    );
+    let drawn = eventually("2,000 nodes to be drawn", || async {
+        let ids = attributes(&client, "#graph-nodes > g.node", "data-id").await;
+        (!ids.is_empty()).then_some(ids.len())
+    })
+    .await;
+    assert_eq!(drawn, 2_000);
+    settled(&client).await;
+    screenshot(&client, "24-graph-capped.png").await;
+    client.close().await.unwrap();
+}

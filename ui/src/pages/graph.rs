@@ -84,6 +84,16 @@ impl GraphState {
             .unwrap_or((960.0, 600.0))
     }
 
+    /// The first view of a new layout (see [`Viewport::initial`]).
+    fn place(&self) {
+        let (w, h) = self.canvas_size();
+        if let Some(Ok(view)) = self.view.get_untracked() {
+            let source = view.nodes.first().map_or((0.0, 0.0), |n| (n.x, n.y));
+            self.viewport
+                .set(Viewport::initial(view.width, view.height, source, w, h));
+        }
+    }
+
     fn fit(&self) {
         let (w, h) = self.canvas_size();
         if let Some(Ok(view)) = self.view.get_untracked() {
@@ -309,7 +319,7 @@ fn SourceGraph(from: String, query: GraphQuery) -> impl IntoView {
             let _ = state.loading.try_set(false);
             if refit {
                 fitted_for.set_value(Some(request.max_hops));
-                state.fit();
+                state.place();
             }
         });
     });
@@ -981,6 +991,9 @@ fn Panel() -> impl IntoView {
     }
 }
 
+/// How many crown jewels the notice names (the target list has them all).
+const JEWELS_LISTED: usize = 8;
+
 /// The crown jewels in view, each a button that highlights its shortest path.
 fn jewel_line(view: &GraphView, state: GraphState) -> Option<impl IntoView + use<>> {
     let mut jewels: Vec<GraphNode> = view
@@ -993,6 +1006,11 @@ fn jewel_line(view: &GraphView, state: GraphState) -> Option<impl IntoView + use
         return None;
     }
     jewels.sort_by(|a, b| (a.hops, &a.id).cmp(&(b.hops, &b.id)));
+    let more = jewels.len().saturating_sub(JEWELS_LISTED);
+    jewels.truncate(JEWELS_LISTED);
+    let more = (more > 0).then(|| {
+        view! { <span class="muted">{format!("and {more} more (in “Path to”)")}</span> }
+    });
     Some(view! {
         <p class="graph-jewels" id="graph-jewels">
             <span class="legend-jewel">"★"</span>
@@ -1013,6 +1031,7 @@ fn jewel_line(view: &GraphView, state: GraphState) -> Option<impl IntoView + use
                     }
                 })
                 .collect_view()}
+            {more}
         </p>
     })
 }
