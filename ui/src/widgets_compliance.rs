@@ -18,6 +18,17 @@ pub fn framework_short(id: &str) -> &'static str {
     }
 }
 
+/// A framework's tag in a table cell.
+pub fn framework_abbreviation(id: &str) -> &'static str {
+    match id {
+        "nist-ai-rmf" => "NIST",
+        "owasp-asi" => "ASI",
+        "owasp-nhi" => "NHI",
+        "maestro" => "MAESTRO",
+        _ => "?",
+    }
+}
+
 /// The graph view's privilege path from an agent to a target (the graph page reads these
 /// parameters).
 pub fn graph_href(from: &str, to: &str) -> String {

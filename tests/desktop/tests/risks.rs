@@ -55,6 +55,18 @@ async fn type_day(client: &Client, css: &str, day: &str) {
     assert_eq!(value, day, "`{css}` holds the day");
 }
 
+/// Scrolls the page so that the element is in view (screenshots show the viewport only).
+async fn scroll_to(client: &Client, css: &str) {
+    let element = find(client, css).await;
+    client
+        .execute(
+            "arguments[0].scrollIntoView({ block: 'start' });",
+            vec![serde_json::to_value(&element).unwrap()],
+        )
+        .await
+        .unwrap();
+}
+
 /// The selected risk's status as the detail card shows it, once it equals `wanted`.
 async fn detail_status(client: &Client, wanted: &str) {
     eventually(&format!("the risk to show as {wanted}"), || async {
@@ -219,6 +231,7 @@ async fn a_risk_is_created_accepted_lapses_and_is_reopened_through_the_window() 
         accepting.starts_with(&format!("{by}@")),
         "the dialog named {accepting}, the app recorded {by}"
     );
+    scroll_to(&client, "#risk-detail").await;
     screenshot(&client, "risks-04-accepted.png").await;
 
     // Evaluated on 1 April 2027 the acceptance has lapsed: the risk is open again, as the CLI
@@ -270,6 +283,7 @@ async fn a_risk_is_created_accepted_lapses_and_is_reopened_through_the_window() 
     let history = text(&client, "#risk-history").await;
     assert!(history.contains("One agent was brought back for year-end."));
     assert!(history.contains("Compensating control"));
+    scroll_to(&client, "#risk-detail").await;
     screenshot(&client, "risks-06-history.png").await;
 
     // Every change is in the audit log, which is intact.

@@ -15,7 +15,8 @@ use crate::route;
 use crate::shell::use_shell;
 use crate::widgets::{EntityLink, ErrorBanner, Loading};
 use crate::widgets_compliance::{
-    FrameworkItemChip, SeverityBadge, StatusBadge, framework_short, graph_href,
+    FrameworkItemChip, SeverityBadge, StatusBadge, framework_abbreviation, framework_short,
+    graph_href,
 };
 
 const PAGE_SIZE: u64 = 50;
@@ -384,7 +385,7 @@ fn FindingRow(finding: Finding, open: RwSignal<Option<String>>) -> impl IntoView
     frameworks.dedup();
     let framework_labels = frameworks
         .iter()
-        .map(|f| view! { <span class="fw-tag">{framework_short(f)}</span> })
+        .map(|f| view! { <span class="fw-tag" title=framework_short(f)>{framework_abbreviation(f)}</span> })
         .collect_view();
     let detail = finding.clone();
     let is_open_detail = is_open.clone();

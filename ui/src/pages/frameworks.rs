@@ -147,7 +147,10 @@ fn FrameworkView(data: FrameworkData) -> impl IntoView {
     let counts = info
         .counts
         .iter()
-        .map(|(kind, n)| format!("{} {kind}s", number(*n)))
+        .map(|(kind, n)| match kind.strip_suffix('y') {
+            Some(stem) => format!("{} {stem}ies", number(*n)),
+            None => format!("{} {kind}s", number(*n)),
+        })
         .collect::<Vec<_>>()
         .join(" · ");
     let sources = info
@@ -332,7 +335,7 @@ fn HeatMap(
                             <div class="heat-subgroup">
                                 <div class="heat-subgroup-title" title=hover>
                                     <strong>{category.id.clone()}</strong>
-                                    <span class="muted">{category.title.clone()}</span>
+                                    <span class="muted heat-subgroup-text">{subtitle(category)}</span>
                                 </div>
                                 <div class="tiles">{tiles}</div>
                             </div>
@@ -357,7 +360,7 @@ fn HeatMap(
                     <div class="heat-group-title" title=top.text.clone().or(top.summary.clone()).unwrap_or_default()>
                         <strong>{top.id.clone()}</strong>
                         " "
-                        {top.title.clone()}
+                        {(top.title != top.id).then(|| top.title.clone())}
                         {header_status
                             .map(|s| {
                                 view! {
@@ -452,6 +455,19 @@ fn ItemDetail(
         </div>
     }
     .into_any()
+}
+
+/// A group's line under its id: its title, or (NIST, whose categories are titled by their id)
+/// its statement.
+fn subtitle(item: &CatalogItem) -> String {
+    if item.title != item.id {
+        item.title.clone()
+    } else {
+        item.text
+            .clone()
+            .or(item.summary.clone())
+            .unwrap_or_default()
+    }
 }
 
 /// Whether `item` sits below `ancestor` in the catalog.

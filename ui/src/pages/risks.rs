@@ -746,7 +746,12 @@ fn HistoryEntry(event: RiskEvent) -> impl IntoView {
         serde_json::from_str(&event.detail).unwrap_or_default();
     let particulars = detail
         .into_iter()
-        .filter(|(_, v)| !v.is_null())
+        .filter(|(_, v)| match v {
+            serde_json::Value::Null => false,
+            serde_json::Value::Array(items) => !items.is_empty(),
+            serde_json::Value::String(text) => !text.is_empty(),
+            _ => true,
+        })
         .map(|(key, value)| {
             let text = match value {
                 serde_json::Value::String(s) => s,
