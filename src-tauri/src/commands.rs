@@ -7,6 +7,7 @@ use bridle_protocol::console::{
     SearchResults,
 };
 use bridle_protocol::evidence::{EvidenceExportRequest, EvidenceWritten};
+use bridle_protocol::graph_view::{GraphView, GraphViewRequest};
 use bridle_protocol::{ApiError, ImportOutcome, Overview, Snapshot};
 use tauri::State;
 
@@ -126,6 +127,10 @@ pub async fn broker_revoke(
     console
         .bridle()?
         .revoke(&name, &target, confirmed, &actor)
+        .await
+}
+
+#[tauri::command]
 pub async fn export_evidence(
     console: State<'_, Console>,
     request: EvidenceExportRequest,
@@ -134,5 +139,16 @@ pub async fn export_evidence(
     console
         .bridle()?
         .write_evidence_pdf(std::path::Path::new(&request.path), &evidence)
+        .await
+}
+
+#[tauri::command]
+pub async fn graph_view(
+    console: State<'_, Console>,
+    request: GraphViewRequest,
+) -> Result<GraphView, ApiError> {
+    console
+        .bridle()?
+        .graph_view(&request, bridle_app::now())
         .await
 }

@@ -5,6 +5,7 @@
 //! `ApiError` out); no SQL, no graph code, no formatting here.
 
 mod commands;
+mod compliance_commands;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -92,6 +93,23 @@ fn main() -> Result<()> {
             commands::broker_drift,
             commands::broker_revoke,
             commands::export_evidence,
+            commands::graph_view,
+            compliance_commands::findings_page,
+            compliance_commands::frameworks,
+            compliance_commands::catalog,
+            compliance_commands::coverage,
+            compliance_commands::controls,
+            compliance_commands::console_actor,
+            compliance_commands::risks,
+            compliance_commands::risk,
+            compliance_commands::add_risk,
+            compliance_commands::update_risk,
+            compliance_commands::accept_risk,
+            compliance_commands::close_risk,
+            compliance_commands::reopen_risk,
+            compliance_commands::comment_risk,
+            compliance_commands::risk_suggestions,
+            compliance_commands::add_suggested_risk,
         ])
         .build(tauri::generate_context!())
         .context("cannot start the window")?;

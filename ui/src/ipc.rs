@@ -157,6 +157,11 @@ pub async fn broker_revoke(
             name,
             target,
             confirmed,
+        },
+    )
+    .await
+}
+
 pub async fn export_evidence(
     request: &bridle_protocol::evidence::EvidenceExportRequest,
 ) -> Result<bridle_protocol::evidence::EvidenceWritten, ApiError> {
@@ -199,4 +204,151 @@ pub async fn pick_evidence_path() -> Result<Option<String>, ApiError> {
         },
     )
     .await
+}
+
+// Findings, frameworks and the risk register.
+
+use bridle_protocol::Timestamp;
+use bridle_protocol::compliance::{
+    CatalogItem, Control, Coverage, FrameworkInfo, NewRisk, Risk, RiskChange, RiskDetail,
+    RiskSuggestion,
+};
+use bridle_protocol::console_compliance::{ConsoleActor, FindingsPage, FindingsQuery};
+
+#[derive(Serialize)]
+struct At {
+    at: Option<Timestamp>,
+}
+
+pub async fn findings_page(query: &FindingsQuery) -> Result<FindingsPage, ApiError> {
+    call("findings_page", &Query { query }).await
+}
+
+pub async fn frameworks() -> Result<Vec<FrameworkInfo>, ApiError> {
+    call("frameworks", &NoArgs {}).await
+}
+
+pub async fn catalog(framework: &str) -> Result<Vec<CatalogItem>, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        framework: &'a str,
+    }
+    call("catalog", &Args { framework }).await
+}
+
+pub async fn coverage(framework: &str, at: Option<Timestamp>) -> Result<Coverage, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        framework: &'a str,
+        at: Option<Timestamp>,
+    }
+    call("coverage", &Args { framework, at }).await
+}
+
+pub async fn controls() -> Result<Vec<Control>, ApiError> {
+    call("controls", &NoArgs {}).await
+}
+
+pub async fn console_actor() -> Result<ConsoleActor, ApiError> {
+    call("console_actor", &NoArgs {}).await
+}
+
+pub async fn risks(at: Option<Timestamp>) -> Result<Vec<Risk>, ApiError> {
+    call("risks", &At { at }).await
+}
+
+pub async fn risk(id: i64, at: Option<Timestamp>) -> Result<RiskDetail, ApiError> {
+    #[derive(Serialize)]
+    struct Args {
+        id: i64,
+        at: Option<Timestamp>,
+    }
+    call("risk", &Args { id, at }).await
+}
+
+pub async fn add_risk(new: &NewRisk) -> Result<Risk, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        new: &'a NewRisk,
+    }
+    call("add_risk", &Args { new }).await
+}
+
+pub async fn update_risk(id: i64, change: &RiskChange) -> Result<Risk, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        id: i64,
+        change: &'a RiskChange,
+    }
+    call("update_risk", &Args { id, change }).await
+}
+
+pub async fn accept_risk(id: i64, reason: &str, expires: Timestamp) -> Result<Risk, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        id: i64,
+        reason: &'a str,
+        expires: Timestamp,
+    }
+    call(
+        "accept_risk",
+        &Args {
+            id,
+            reason,
+            expires,
+        },
+    )
+    .await
+}
+
+pub async fn close_risk(id: i64, reason: &str) -> Result<Risk, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        id: i64,
+        reason: &'a str,
+    }
+    call("close_risk", &Args { id, reason }).await
+}
+
+pub async fn reopen_risk(id: i64, reason: &str) -> Result<Risk, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        id: i64,
+        reason: &'a str,
+    }
+    call("reopen_risk", &Args { id, reason }).await
+}
+
+pub async fn comment_risk(id: i64, text: &str) -> Result<Risk, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        id: i64,
+        text: &'a str,
+    }
+    call("comment_risk", &Args { id, text }).await
+}
+
+pub async fn risk_suggestions(at: Option<Timestamp>) -> Result<Vec<RiskSuggestion>, ApiError> {
+    call("risk_suggestions", &At { at }).await
+}
+
+pub async fn add_suggested_risk(check: &str, at: Option<Timestamp>) -> Result<Risk, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        check: &'a str,
+        at: Option<Timestamp>,
+    }
+    call("add_suggested_risk", &Args { check, at }).await
+}
+
+// The privilege graph view.
+
+pub async fn graph_view(
+    request: &bridle_protocol::graph_view::GraphViewRequest,
+) -> Result<bridle_protocol::graph_view::GraphView, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        request: &'a bridle_protocol::graph_view::GraphViewRequest,
+    }
+    call("graph_view", &Args { request }).await
 }

@@ -5,11 +5,14 @@
 //! Pages own their requests and error display; `widgets.rs` only renders what it is given.
 
 mod format;
+mod graph_draw;
+mod graph_route;
 mod ipc;
 mod pages;
 mod route;
 mod shell;
 mod widgets;
+mod widgets_compliance;
 
 fn main() {
     console_error_panic_hook::set_once();

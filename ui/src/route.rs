@@ -13,6 +13,11 @@ pub enum Route {
     Import,
     Brokers,
     Evidence,
+    /// The privilege graph; its source, target and hops are in the query (`graph_route.rs`).
+    Graph,
+    Findings,
+    Frameworks,
+    Risks,
     NotFound(String),
 }
 
@@ -20,6 +25,8 @@ impl Route {
     pub fn parse(hash: &str) -> Route {
         let path = hash.trim_start_matches('#').trim_start_matches('/');
         let (head, rest) = path.split_once('/').unwrap_or((path, ""));
+        // Query parameters (`#/findings?status=fail`) are read by the page itself.
+        let head = head.split_once('?').map_or(head, |(head, _)| head);
         match head {
             "" | "dashboard" => Route::Dashboard,
             "inventory" if rest.is_empty() => Route::Inventory(InventoryKind::Agents),
@@ -31,6 +38,10 @@ impl Route {
             "import" => Route::Import,
             "brokers" => Route::Brokers,
             "evidence" => Route::Evidence,
+            "graph" => Route::Graph,
+            "findings" => Route::Findings,
+            "frameworks" => Route::Frameworks,
+            "risks" => Route::Risks,
             _ => Route::NotFound(path.to_owned()),
         }
     }
@@ -43,6 +54,10 @@ impl Route {
             Route::Import => "#/import".to_owned(),
             Route::Brokers => "#/brokers".to_owned(),
             Route::Evidence => "#/evidence".to_owned(),
+            Route::Graph => "#/graph".to_owned(),
+            Route::Findings => "#/findings".to_owned(),
+            Route::Frameworks => "#/frameworks".to_owned(),
+            Route::Risks => "#/risks".to_owned(),
             Route::NotFound(path) => format!("#/{path}"),
         }
     }
@@ -55,6 +70,16 @@ pub fn entity_href(id: &str) -> String {
 /// The route the window shows now.
 pub fn current() -> Route {
     Route::parse(&window().location().hash().unwrap_or_default())
+}
+
+/// A query parameter of the current route (`#/findings?status=fail` → `status` = `fail`).
+pub fn query_param(name: &str) -> Option<String> {
+    let hash = window().location().hash().unwrap_or_default();
+    let (_, query) = hash.split_once('?')?;
+    query.split('&').find_map(|pair| {
+        let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
+        (key == name).then(|| decode(value))
+    })
 }
 
 /// Navigates; the `hashchange` listener updates the route signal.

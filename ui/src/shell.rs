@@ -154,6 +154,12 @@ fn Console(info: ConsoleInfo) -> impl IntoView {
                         Route::Import => view! { <pages::import::Import /> }.into_any(),
                         Route::Brokers => view! { <pages::brokers::Brokers /> }.into_any(),
                         Route::Evidence => view! { <pages::evidence::Evidence /> }.into_any(),
+                        Route::Graph => view! { <pages::graph::GraphPage /> }.into_any(),
+                        Route::Findings => view! { <pages::findings::Findings /> }.into_any(),
+                        Route::Frameworks => {
+                            view! { <pages::frameworks::Frameworks /> }.into_any()
+                        }
+                        Route::Risks => view! { <pages::risks::RiskRegister /> }.into_any(),
                         Route::NotFound(path) => {
                             view! {
                                 <section class="empty-state">
@@ -222,22 +228,15 @@ fn Navigation() -> impl IntoView {
                 {link(Route::Inventory(InventoryKind::Tools), "Tools", "nav-tools")}
                 {link(Route::Inventory(InventoryKind::Grants), "Grants", "nav-grants")}
             </div>
-            <div class="nav-group nav-planned" aria-label="Planned">
-                <div class="nav-heading">"Analysis · planned"</div>
-                {["Privilege graph", "Findings", "Risk register", "Evidence"]
-                    .into_iter()
-                    .map(|label| {
-                        view! {
-                            <span
-                                class="nav-link disabled"
-                                aria-disabled="true"
-                                title="Arrives in a later release"
-                            >
-                                {label}
-                            </span>
-                        }
-                    })
-                    .collect_view()}
+            <div class="nav-group">
+                <div class="nav-heading">"Compliance"</div>
+                {link(Route::Findings, "Findings", "nav-findings")}
+                {link(Route::Frameworks, "Frameworks", "nav-frameworks")}
+                {link(Route::Risks, "Risk register", "nav-risks")}
+            </div>
+            <div class="nav-group">
+                <div class="nav-heading">"Analysis"</div>
+                {link(Route::Graph, "Privilege graph", "nav-graph")}
             </div>
         </nav>
     }

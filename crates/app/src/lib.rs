@@ -7,6 +7,7 @@
 mod brokers;
 mod compliance;
 mod console;
+mod console_compliance;
 mod convert;
 mod error;
 pub mod evidence;
@@ -14,6 +15,7 @@ pub mod export;
 mod file_import;
 pub mod generate;
 mod graph;
+mod graph_view;
 mod import;
 mod inventory;
 mod paths;
@@ -23,6 +25,7 @@ pub use import::source_name;
 pub use inventory::SnapshotCheck;
 
 pub use compliance::{catalog, controls, frameworks, parse_framework, parse_severity};
+pub use console_compliance::console_actor;
 pub use error::{ApiError, ErrorCode};
 pub use file_import::{BrokerFileFormat, PreparedBrokerFile, prepare_broker_file};
 pub use import::PreparedImport;

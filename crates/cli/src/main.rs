@@ -4,8 +4,8 @@
 mod analysis;
 mod brokers;
 mod compliance;
-mod file_import;
 mod evidence;
+mod file_import;
 mod output;
 
 use std::path::{Path, PathBuf};

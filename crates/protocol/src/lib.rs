@@ -7,7 +7,9 @@
 pub mod brokers;
 pub mod compliance;
 pub mod console;
+pub mod console_compliance;
 pub mod evidence;
+pub mod graph_view;
 
 use std::fmt;
 

@@ -52,7 +52,7 @@ pub struct RiskEvent {
     pub at: Timestamp,
     pub user: String,
     pub host: String,
-    /// `add`, `update`, `accept`, `close` or `comment`.
+    /// `add`, `update`, `accept`, `close`, `reopen` or `comment`.
     pub action: String,
     /// JSON with the particulars.
     pub detail: String,
@@ -335,6 +335,27 @@ impl Store {
         .await
     }
 
+    /// Opens a closed or accepted risk again (any acceptance is withdrawn; its record stays in
+    /// the history), with the reason in its history.
+    pub async fn reopen_risk(
+        &self,
+        id: i64,
+        reason: &str,
+        at: Timestamp,
+        actor: &Actor,
+    ) -> Result<Option<Risk>> {
+        self.modify(id, at, actor, "reopen", |risk| {
+            let detail = serde_json::json!({
+                "reason": reason,
+                "was": risk.status.as_str(),
+            });
+            risk.status = RiskStatus::Open;
+            risk.acceptance = None;
+            detail
+        })
+        .await
+    }
+
     /// Adds a comment to a risk's history.
     pub async fn comment_risk(
         &self,
@@ -505,6 +526,69 @@ mod tests {
             audit,
             ["risk.add", "risk.update", "risk.accept", "risk.comment"]
         );
+        assert!(store.verify_audit().await.unwrap().intact());
+        store.close().await.unwrap();
+    }
+
+    #[tokio::test]
+    async fn a_reopened_risk_is_open_without_its_acceptance_and_says_why() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = Store::open(
+            &dir.path().join("r.db"),
+            crate::AuditKey::at(dir.path().join("k")),
+        )
+        .await
+        .unwrap();
+        let actor = Actor {
+            user: "cro".into(),
+            host: "h".into(),
+        };
+        let new = NewRisk {
+            title: "Shared NHI across agents".into(),
+            description: String::new(),
+            categories: vec![],
+            likelihood: 3,
+            impact: 3,
+            residual_likelihood: None,
+            residual_impact: None,
+            owner: None,
+            treatment: Treatment::Mitigate,
+            due: None,
+            findings: vec![],
+            controls: vec![],
+            agents: vec![],
+        };
+        store
+            .add_risk(&new, t("2026-11-01T00:00:00Z"), &actor)
+            .await
+            .unwrap();
+        let acceptance = Acceptance {
+            by: "cro".into(),
+            reason: "until the migration".into(),
+            at: t("2026-11-02T00:00:00Z"),
+            expires: t("2027-01-01T00:00:00Z"),
+        };
+        store
+            .accept_risk(1, acceptance, t("2026-11-02T00:00:00Z"), &actor)
+            .await
+            .unwrap();
+        let reopened = store
+            .reopen_risk(1, "migration slipped", t("2026-11-03T00:00:00Z"), &actor)
+            .await
+            .unwrap()
+            .unwrap();
+        assert_eq!(reopened.status, RiskStatus::Open);
+        assert_eq!(reopened.acceptance, None);
+        let (_, history) = store.risk(1).await.unwrap().unwrap();
+        let last = history.last().unwrap();
+        assert_eq!(last.action, "reopen");
+        let detail: serde_json::Value = serde_json::from_str(&last.detail).unwrap();
+        assert_eq!(
+            detail,
+            serde_json::json!({"reason": "migration slipped", "was": "accepted"})
+        );
+        let audit = store.audit_entries().await.unwrap();
+        assert_eq!(audit.last().unwrap().action, "risk.reopen");
         assert!(store.verify_audit().await.unwrap().intact());
         store.close().await.unwrap();
     }
