@@ -442,9 +442,8 @@ mod tests {
         parse_utc(text).unwrap()
     }
 
-    #[tokio::test]
-    async fn every_change_lands_with_its_history_and_audit_entry() {
-        let dir = tempfile::tempdir().unwrap();
+    /// A fresh register in `dir` and the risk officer who edits it.
+    async fn open_store(dir: &tempfile::TempDir) -> (Store, Actor) {
         let store = Store::open(
             &dir.path().join("r.db"),
             crate::AuditKey::at(dir.path().join("k")),
@@ -455,6 +454,13 @@ mod tests {
             user: "cro".into(),
             host: "h".into(),
         };
+        (store, actor)
+    }
+
+    #[tokio::test]
+    async fn every_change_lands_with_its_history_and_audit_entry() {
+        let dir = tempfile::tempdir().unwrap();
+        let (store, actor) = open_store(&dir).await;
         let new = NewRisk {
             title: "Autonomous agents reach crown jewels".into(),
             description: String::new(),
@@ -533,16 +539,7 @@ mod tests {
     #[tokio::test]
     async fn a_reopened_risk_is_open_without_its_acceptance_and_says_why() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &dir.path().join("r.db"),
-            crate::AuditKey::at(dir.path().join("k")),
-        )
-        .await
-        .unwrap();
-        let actor = Actor {
-            user: "cro".into(),
-            host: "h".into(),
-        };
+        let (store, actor) = open_store(&dir).await;
         let new = NewRisk {
             title: "Shared NHI across agents".into(),
             description: String::new(),
