@@ -44,61 +44,31 @@ pub struct Build {
     pub screens: PathBuf,
 }
 
-/// Builds the UI (`cargo xtask ui`: ui/dist must exist before src-tauri compiles, since it is
+/// Builds the UI (`xtask ui`: ui/dist must exist before src-tauri compiles, since it is
 /// embedded), then `bridle-desktop` and `bridle`, into the target directory of this test
-/// executable. When `cargo xtask test` already built them, this only checks they are current.
+/// executable, selecting what `cargo test --workspace` selects (see [`bridle_e2e::TestBuild`]).
+/// When `cargo xtask test` already built them, this only checks they are current.
 pub fn build() -> &'static Build {
     static BUILD: OnceLock<Build> = OnceLock::new();
     BUILD.get_or_init(|| {
-        let executable = std::env::current_exe().expect("the test executable has a path");
-        // <target>/<profile>/deps/desktop-<hash>
-        let profile_dir = executable
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test executable lives in <target>/<profile>/deps")
-            .to_owned();
-        let target_dir = profile_dir
-            .parent()
-            .expect("the profile directory lives in the target directory")
-            .to_owned();
-        let release = profile_dir.file_name().is_some_and(|n| n == "release");
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-
-        let ui = Command::new(&cargo)
-            .current_dir(workspace_root())
-            .args(["run", "--quiet", "-p", "xtask", "--", "ui"])
-            .env("CARGO_TARGET_DIR", &target_dir)
+        let test_build = bridle_e2e::TestBuild::of_this_test();
+        let [xtask] = <[PathBuf; 1]>::try_from(test_build.binaries(&["xtask"]))
+            .expect("one binary was asked for");
+        let ui = Command::new(&xtask)
+            .arg("ui")
+            .env("CARGO_TARGET_DIR", &test_build.target_dir)
             .status()
-            .expect("cargo can be started");
-        assert!(ui.success(), "building the UI (cargo xtask ui) failed");
+            .expect("xtask can be started");
+        assert!(ui.success(), "building the UI (xtask ui) failed");
 
-        let mut binaries = Command::new(&cargo);
-        binaries
-            .current_dir(workspace_root())
-            .args([
-                "build",
-                "--quiet",
-                "-p",
-                "bridle-desktop",
-                "-p",
-                "bridle-cli",
-            ])
-            .arg("--target-dir")
-            .arg(&target_dir);
-        if release {
-            binaries.arg("--release");
-        }
-        let status = binaries.status().expect("cargo can be started");
-        assert!(
-            status.success(),
-            "building bridle-desktop and bridle failed"
-        );
-
-        let screens = target_dir.join("e2e-screens");
+        let [desktop, cli] =
+            <[PathBuf; 2]>::try_from(test_build.binaries(&["bridle-desktop", "bridle"]))
+                .expect("two binaries were asked for");
+        let screens = test_build.target_dir.join("e2e-screens");
         std::fs::create_dir_all(&screens).expect("the screenshot directory can be created");
         Build {
-            desktop: profile_dir.join("bridle-desktop"),
-            cli: profile_dir.join("bridle"),
+            desktop,
+            cli,
             screens,
         }
     })

@@ -31,43 +31,13 @@ pub fn demo_estate() -> PathBuf {
     workspace_root().join("assets/demo/estate.json")
 }
 
-/// The `bridle` binary, built once per test run by the same cargo that runs the tests.
-///
-/// A binary of another package is not built for this package's tests (artifact dependencies are
-/// not stable), so the first caller runs `cargo build -p bridle-cli` into the target directory
-/// the test executable itself lives in.
+/// The `bridle` binary, built once per test run by the same cargo that runs the tests, into the
+/// target directory the test executable itself lives in (see [`bridle_e2e::TestBuild`]).
 pub fn bridle_binary() -> &'static Path {
     static BINARY: OnceLock<PathBuf> = OnceLock::new();
     BINARY.get_or_init(|| {
-        let test_executable = std::env::current_exe().expect("the test executable has a path");
-        // <target>/<profile>/deps/e2e-<hash>
-        let profile_dir = test_executable
-            .parent()
-            .and_then(Path::parent)
-            .expect("the test executable lives in <target>/<profile>/deps")
-            .to_owned();
-        let target_dir = profile_dir
-            .parent()
-            .expect("the profile directory lives in the target directory")
-            .to_owned();
-        let cargo = std::env::var_os("CARGO").unwrap_or_else(|| "cargo".into());
-        let mut build = Command::new(cargo);
-        build
-            .current_dir(workspace_root())
-            .args(["build", "--quiet", "-p", "bridle-cli", "--bin", "bridle"])
-            .arg("--target-dir")
-            .arg(&target_dir);
-        if profile_dir
-            .file_name()
-            .is_some_and(|name| name == "release")
-        {
-            build.arg("--release");
-        }
-        let status = build.status().expect("cargo can be started");
-        assert!(status.success(), "building the bridle binary failed");
-        let binary = profile_dir.join(format!("bridle{}", std::env::consts::EXE_SUFFIX));
-        assert!(binary.is_file(), "no bridle binary at {}", binary.display());
-        binary
+        let mut binaries = bridle_e2e::TestBuild::of_this_test().binaries(&["bridle"]);
+        binaries.pop().expect("one binary was asked for")
     })
 }
 

@@ -63,10 +63,15 @@ fn main() -> Result<()> {
 
 /// Runs a command in the workspace root, failing with its command line when it fails.
 fn cargo(args: &[&str]) -> Result<()> {
+    cargo_with_env(args, &[])
+}
+
+fn cargo_with_env(args: &[&str], env: &[(&str, &str)]) -> Result<()> {
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     eprintln!("$ cargo {}", args.join(" "));
     let status = Command::new(&cargo)
         .args(args)
+        .envs(env.iter().copied())
         .current_dir(workspace_root())
         .status()
         .with_context(|| format!("starting cargo {}", args.join(" ")))?;
@@ -87,10 +92,16 @@ fn test() -> Result<()> {
     install_system_packages()?;
     install_tools()?;
     install_test_servers()?;
+    // A check run compiles everything once; incremental caches would only cost disk (gigabytes
+    // on a clean machine). The tests' own nested `cargo build` and `xtask ui` inherit this
+    // setting, so they reuse what this run compiled. An explicit CARGO_INCREMENTAL wins.
+    let incremental = std::env::var("CARGO_INCREMENTAL").unwrap_or_else(|_| "0".to_owned());
+    let env = [("CARGO_INCREMENTAL", incremental.as_str())];
+    let check = |args: &[&str]| cargo_with_env(args, &env);
     // src-tauri embeds ui/dist when it compiles, so the UI comes first.
-    build_ui()?;
-    cargo(&["fmt", "--all", "--", "--check"])?;
-    cargo(&[
+    build_ui_with_env(&env)?;
+    check(&["fmt", "--all", "--", "--check"])?;
+    check(&[
         "clippy",
         "--workspace",
         "--all-targets",
@@ -100,7 +111,7 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ])?;
-    cargo(&[
+    check(&[
         "clippy",
         "--package",
         UI_PACKAGE,
@@ -110,8 +121,8 @@ fn test() -> Result<()> {
         "-D",
         "warnings",
     ])?;
-    cargo(&["test", "--package", UI_PACKAGE, "--bins"])?;
-    cargo(&[
+    check(&["test", "--package", UI_PACKAGE, "--bins"])?;
+    check(&[
         "test",
         "--workspace",
         "--exclude",
@@ -207,7 +218,14 @@ fn target_dir() -> std::path::PathBuf {
 /// staged first and only changed ones are copied, so an unchanged UI does not make src-tauri
 /// (which embeds ui/dist) rebuild.
 fn build_ui() -> Result<()> {
-    cargo(&["build", "--package", UI_PACKAGE, "--target", WASM_TARGET])?;
+    build_ui_with_env(&[])
+}
+
+fn build_ui_with_env(env: &[(&str, &str)]) -> Result<()> {
+    cargo_with_env(
+        &["build", "--package", UI_PACKAGE, "--target", WASM_TARGET],
+        env,
+    )?;
     let root = workspace_root();
     let wasm = target_dir()
         .join(WASM_TARGET)
