@@ -7,6 +7,7 @@
 
 pub mod compliance;
 pub mod estate;
+pub mod flow;
 pub mod graph;
 pub mod model;
 pub mod risk;

@@ -108,7 +108,12 @@ impl ControlLibrary {
     pub fn get() -> &'static ControlLibrary {
         static LIBRARY: OnceLock<ControlLibrary> = OnceLock::new();
         LIBRARY.get_or_init(|| {
-            let known: Vec<&str> = super::checks::CHECKS.iter().map(|c| c.id).collect();
+            let known: Vec<&str> = super::checks::CHECKS
+                .iter()
+                .chain(crate::flow::FLOW_CHECKS)
+                .chain(crate::flow::DRIFT_CHECKS)
+                .map(|c| c.id)
+                .collect();
             ControlLibrary::parse(include_str!("../../../../frameworks/controls.json"), &known)
                 .unwrap_or_else(|e| panic!("embedded control library is invalid: {e}"))
         })
