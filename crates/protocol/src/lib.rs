@@ -9,6 +9,7 @@ pub mod compliance;
 pub mod console;
 pub mod console_compliance;
 pub mod evidence;
+pub mod flows;
 pub mod graph_view;
 
 use std::fmt;

@@ -11,6 +11,7 @@ mod audit;
 mod brokers;
 mod database;
 mod drift;
+mod flows;
 mod inventory;
 mod risk;
 mod transaction;
@@ -20,6 +21,7 @@ pub use audit::{Actor, AuditEntry, AuditKey, AuditVerification};
 pub use brokers::{StoredObservation, StoredProfile, SyncRun, SyncStart};
 pub use database::Store;
 pub use drift::SourceDigests;
+pub use flows::{FlowSaved, NewFlowVersion, StoredFlow};
 pub use inventory::{ImportSummary, SnapshotRecord, SourceNamespace, Stored, Verdict};
 pub use risk::{NewRisk, RiskChange, RiskEvent};
 
