@@ -442,3 +442,23 @@ fn conditional_flow_compiles_to_these_policies() {
         };
     "#]].assert_eq(&compile_flow(&conditional()).unwrap().policies);
 }
+
+#[test]
+fn a_flow_without_grants_compiles_to_forbids_only_and_allows_nothing() {
+    let mut flow = sound();
+    flow.grants.clear();
+    let bundle = compile_flow(&flow).unwrap();
+    assert_eq!(bundle.policy_ids, ["require-approval", "kill-switch"]);
+    assert!(!bundle.schema.contains("action "), "{}", bundle.schema);
+    expect![
+        "request.action: `read` is not an action of flow `invoice-triage` (its grants use: none)"
+    ]
+    .assert_eq(&error(&flow, |_| {}));
+}
+
+#[test]
+fn a_grant_declared_twice_is_an_error_naming_its_policy() {
+    let mut flow = sound();
+    flow.grants.push(flow.grants[0].clone());
+    expect!["flow `invoice-triage`: generated policy `grant:read-invoices` is not valid Cedar: duplicate template or policy id `grant:read-invoices`"].assert_eq(&compile_flow(&flow).unwrap_err().to_string());
+}
