@@ -18,9 +18,11 @@
 //!
 //! The policies, each preceded by a `//` comment naming its source and carrying its id in `@id`
 //! (which is also its Cedar `PolicyId`):
-//! - `grant:<grant id>`, one `permit` per flow grant: a `Workload` whose `spiffe_id` is `like`
-//!   the task's run pattern (the identity template with `{run}` as `*`, every other character
-//!   literal), `context.task_id` equal to the flow id, exactly the grant's actions (no widening:
+//! - `grant:<grant id>`, one `permit` per flow grant: a `Workload` whose `spiffe_id` is one of
+//!   the task's runs (the identity template with `{agent}` and `{task}` filled in and `{run}` one
+//!   non-empty path segment: `like "P*S"`, but not `like "P*/*S"` and not `"PS"`, because Cedar's
+//!   `*` also matches `/` and nothing; a template with two `{run}`s is refused),
+//!   `context.task_id` equal to the flow id, exactly the grant's actions (no widening:
 //!   `admin` does not imply `read` here), the grant's resource; and, where they apply,
 //!   `context.approved` (the flow has an approval step), the TTL window
 //!   `issued_at <= now < issued_at + ttl` (the grant has a TTL), and `context.condition_met`
