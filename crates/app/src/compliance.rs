@@ -2,7 +2,7 @@
 //! inventory at an explicit time, with accepted risks applied.
 
 use bridle_core::compliance::{
-    self, CHECKS, Catalog, ControlLibrary, Finding, Framework, Limits, Severity, Status,
+    self, Catalog, ControlLibrary, Finding, Framework, Limits, Severity, Status,
 };
 use bridle_core::graph::PrivilegeGraph;
 use bridle_core::risk::Risk;
@@ -168,7 +168,9 @@ impl Bridle {
     pub(crate) async fn findings(&self, at: Timestamp) -> Result<Vec<Finding>, ApiError> {
         let estate = self.estate(None).await?;
         let graph = PrivilegeGraph::build(&estate, at);
-        Ok(compliance::evaluate(&estate, &graph, at, &self.limits()))
+        let mut findings = compliance::evaluate(&estate, &graph, at, &self.limits());
+        findings.extend(self.flow_findings(&estate, &graph, at).await?);
+        Ok(findings)
     }
 
     /// Runs every check at `at`, marks failures covered by accepted risks, narrows to
@@ -291,5 +293,5 @@ impl Bridle {
 
 /// Every check id, for validating risk links.
 pub(crate) fn known_check(id: &str) -> bool {
-    CHECKS.iter().any(|c| c.id == id)
+    compliance::check_info(id).is_some()
 }

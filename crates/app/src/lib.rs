@@ -13,6 +13,7 @@ mod error;
 pub mod evidence;
 pub mod export;
 mod file_import;
+mod flows;
 pub mod generate;
 mod graph;
 mod graph_view;
@@ -28,6 +29,7 @@ pub use compliance::{catalog, controls, frameworks, parse_framework, parse_sever
 pub use console_compliance::console_actor;
 pub use error::{ApiError, ErrorCode};
 pub use file_import::{BrokerFileFormat, PreparedBrokerFile, prepare_broker_file};
+pub use flows::FlowFile;
 pub use import::PreparedImport;
 pub use paths::DataPaths;
 pub use risk::parse_risk_id;

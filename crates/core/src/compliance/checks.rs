@@ -248,8 +248,13 @@ const fn info(
     }
 }
 
+/// The check with this id: an inventory check or a flow check (design or drift).
 pub fn check_info(id: &str) -> Option<&'static CheckInfo> {
-    CHECKS.iter().find(|c| c.id == id)
+    CHECKS
+        .iter()
+        .chain(crate::flow::FLOW_CHECKS)
+        .chain(crate::flow::DRIFT_CHECKS)
+        .find(|c| c.id == id)
 }
 
 /// The result of one check for one subject.
