@@ -6,6 +6,7 @@ mod brokers;
 mod compliance;
 mod evidence;
 mod file_import;
+mod flows;
 mod output;
 
 use std::path::{Path, PathBuf};
@@ -255,17 +256,20 @@ enum Command {
     /// Manual attestations for controls and NIST AI RMF subcategories.
     #[command(subcommand)]
     Attest(evidence::AttestCommand),
+    /// Approval flows: import, export, ls, show, check, cedar, simulate, drift, what-if, rm.
+    #[command(subcommand)]
+    Flow(flows::FlowCommand),
 }
 
 /// `--at` and `--json`, shared by every analysis.
 #[derive(Debug, clap::Args)]
-struct Evaluation {
+pub(crate) struct Evaluation {
     /// Evaluation time (RFC 3339; default: now). Grants and credentials expired at this time
     /// are not edges.
     #[arg(long, value_name = "RFC3339")]
-    at: Option<String>,
+    pub(crate) at: Option<String>,
     #[arg(long)]
-    json: bool,
+    pub(crate) json: bool,
 }
 
 #[derive(Debug, Subcommand)]
@@ -588,6 +592,7 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         Command::Revoke(args) => brokers::revoke(&paths, args).await,
         Command::Evidence(command) => evidence::evidence(&paths, command).await,
         Command::Attest(command) => evidence::attest(&paths, command).await,
+        Command::Flow(command) => flows::flow(&paths, command).await,
     }
 }
 

@@ -20,12 +20,12 @@ use bridle_protocol::{
 use comfy_table::{Table, presets};
 use serde::Serialize;
 
-fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
+pub(crate) fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     say!("{}", serde_json::to_string_pretty(value)?);
     Ok(())
 }
 
-fn table(header: &[&str]) -> Table {
+pub(crate) fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
         .load_preset(presets::NOTHING)

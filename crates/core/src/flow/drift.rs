@@ -155,9 +155,10 @@ pub fn flow_drift(
             } else {
                 f.status = Status::Fail;
                 f.summary = format!(
-                    "{} has standing access to {} resources beyond the flow",
+                    "{} has standing access to {} resource{} beyond the flow",
                     flow.agent,
-                    excess.len()
+                    excess.len(),
+                    if excess.len() == 1 { "" } else { "s" }
                 );
                 for e in excess.iter().take(20) {
                     f.evidence.push(format!(
@@ -275,7 +276,12 @@ pub fn flow_drift(
                     .to_owned(),
             );
         } else {
-            f.summary = format!("{} identities match {pattern}", matching.len());
+            f.summary = format!(
+                "{} identit{} in the inventory match{} {pattern}",
+                matching.len(),
+                if matching.len() == 1 { "y" } else { "ies" },
+                if matching.len() == 1 { "es" } else { "" }
+            );
             for identity in matching.iter().take(10) {
                 f.evidence
                     .push(format!("{} ({})", identity.id, identity.kind.as_str()));
