@@ -9,6 +9,7 @@ mod cli;
 mod compliance;
 mod evidence;
 mod file_importers;
+mod flows;
 mod graph;
 mod import;
 mod malformed;
