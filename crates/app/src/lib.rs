@@ -47,6 +47,19 @@ pub const DEMO_ESTATE: &[u8] = include_bytes!("../../../assets/demo/estate.json"
 /// The source the demo estate is imported under.
 pub const DEMO_SOURCE: &str = "import:demo";
 
+/// The demo's approval flows (`assets/demo/flows/`): a sound design for the support bot, and the
+/// seed's edge case (staging before approval) as the finance team first drew it.
+pub const DEMO_FLOWS: [(&str, &str); 2] = [
+    (
+        "demo flow helpdesk-reply.yaml",
+        include_str!("../../../assets/demo/flows/helpdesk-reply.yaml"),
+    ),
+    (
+        "demo flow ledger-reconciliation.yaml",
+        include_str!("../../../assets/demo/flows/ledger-reconciliation.yaml"),
+    ),
+];
+
 /// An open inventory.
 #[derive(Debug, Clone)]
 pub struct Bridle {
@@ -92,6 +105,32 @@ impl Bridle {
 
     pub fn database_path(&self) -> &Path {
         self.store.path()
+    }
+
+    /// Loads the demo: the estate as a new snapshot of [`DEMO_SOURCE`], then its flows
+    /// ([`DEMO_FLOWS`], saved only when the estate was imported).
+    pub async fn load_demo(
+        &self,
+        at: Timestamp,
+        actor: &Actor,
+    ) -> Result<bridle_protocol::ImportOutcome, ApiError> {
+        let prepared = PreparedImport::from_bytes(
+            "demo estate".to_owned(),
+            DEMO_ESTATE,
+            bridle_core::estate::Syntax::Json,
+        );
+        let outcome = self.import(prepared, DEMO_SOURCE, at, actor).await?;
+        if let bridle_protocol::ImportOutcome::Imported { .. } = outcome {
+            let flows: Vec<FlowFile> = DEMO_FLOWS
+                .iter()
+                .map(|(name, text)| FlowFile {
+                    name: (*name).to_owned(),
+                    text: (*text).to_owned(),
+                })
+                .collect();
+            self.flow_import(&flows, at, actor).await?;
+        }
+        Ok(outcome)
     }
 }
 

@@ -677,17 +677,10 @@ async fn demo(paths: &DataPaths, db_given: bool, json: bool) -> Result<ExitCode>
     } else {
         paths.demo_database.clone()
     };
-    let prepared = PreparedImport::from_bytes(
-        "demo estate".to_owned(),
-        bridle_app::DEMO_ESTATE,
-        bridle_core::estate::Syntax::Json,
-    );
     let at = bridle_app::now();
     let actor = bridle_app::current_actor();
     let (outcome, overview, agents) = with_bridle(&db, &paths.audit_key, async |b: &Bridle| {
-        let outcome = b
-            .import(prepared, bridle_app::DEMO_SOURCE, at, &actor)
-            .await?;
+        let outcome = b.load_demo(at, &actor).await?;
         Ok((
             outcome,
             b.overview(at).await?,
@@ -707,7 +700,7 @@ async fn demo(paths: &DataPaths, db_given: bool, json: bool) -> Result<ExitCode>
         output::say!();
         output::entity_list(&agents, false)?;
         output::say!(
-            "\nExplore it with: bridle --db {} ls grants | show ID | audit verify",
+            "\nExplore it with: bridle --db {} ls grants | show ID | flow check | audit verify",
             db.display()
         );
     }
