@@ -316,6 +316,50 @@ fn flow_import_is_all_or_nothing_and_says_where_each_problem_is() {
         .collect();
     assert_eq!(actions, ["flow.create", "flow.update"]);
     sandbox.bridle(&["audit", "verify"]).ok();
+
+    // A change under review is checked from its file, against the stored flows, without saving.
+    let review = sandbox.bridle(&[
+        "flow".as_ref(),
+        "check".as_ref(),
+        "--json".as_ref(),
+        "--fail-on".as_ref(),
+        "high".as_ref(),
+        "--file".as_ref(),
+        flow_fixture("planted-long-ttl.yaml").as_os_str(),
+    ]);
+    review.expect_code(3);
+    let failing: Vec<String> = review
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| f["status"] == "fail")
+        .map(|f| f["id"].as_str().unwrap().to_owned())
+        .collect();
+    assert_eq!(
+        failing,
+        ["flow-no-standing-access@contracts-long-ttl/read-contracts"]
+    );
+    let stored: Vec<Value> = sandbox
+        .bridle(&["flow", "ls", "--json"])
+        .json()
+        .as_array()
+        .unwrap()
+        .clone();
+    assert_eq!(stored.len(), 1, "checking a file saves nothing");
+    let bad = sandbox.bridle(&[
+        "flow".as_ref(),
+        "check".as_ref(),
+        "--file".as_ref(),
+        typo.as_os_str(),
+    ]);
+    bad.expect_code(2);
+    assert!(
+        bad.stderr.contains("flow.steps[2].next[0]"),
+        "{}",
+        bad.stderr
+    );
+
     sandbox.bridle(&["flow", "rm", "contract-translation"]).ok();
     sandbox
         .bridle(&["flow", "show", "contract-translation"])

@@ -336,21 +336,76 @@ impl Bridle {
         Ok(self.stored_flow(id).await?.0.document)
     }
 
-    /// Verification (and, with `drift`, the drift checks) of one flow or all.
+    /// Verification (and, with `drift`, the drift checks) of one stored flow or all.
     pub async fn flow_check(
         &self,
         id: Option<&str>,
         drift: bool,
         at: Timestamp,
     ) -> Result<Vec<wire::FlowFinding>, ApiError> {
-        let estate = self.estate(None).await?;
-        let flows = self.stored_flows().await?;
+        let flows: Vec<Flow> = self
+            .stored_flows()
+            .await?
+            .into_iter()
+            .map(|(_, f)| f)
+            .collect();
         if let Some(id) = id
-            && !flows.iter().any(|(row, _)| row.id == id)
+            && !flows.iter().any(|f| f.id == id)
         {
             return Err(not_found(id));
         }
-        let all: Vec<Flow> = flows.iter().map(|(_, f)| f.clone()).collect();
+        let chosen: Vec<&Flow> = flows
+            .iter()
+            .filter(|f| id.is_none_or(|id| f.id == id))
+            .collect();
+        self.check_flows(&chosen, &flows, drift, at).await
+    }
+
+    /// Verifies flow documents without saving them (a review of a change before it is merged):
+    /// against the inventory and the stored flows, each file's flow taking the place of a stored
+    /// one with its id. A file that is not a flow is an error naming every problem.
+    pub async fn flow_check_files(
+        &self,
+        files: &[FlowFile],
+        drift: bool,
+        at: Timestamp,
+    ) -> Result<Vec<wire::FlowFinding>, ApiError> {
+        let mut problems = Vec::new();
+        let mut candidates = Vec::new();
+        for file in files {
+            match flow::parse_flow(&file.text) {
+                Ok(flow) => candidates.push(flow),
+                Err(error) => problems.extend(
+                    error
+                        .problems
+                        .iter()
+                        .map(|p| format!("{}: {}: {}", file.name, p.path, p.message)),
+                ),
+            }
+        }
+        if !problems.is_empty() {
+            return Err(invalid(problems.join("\n")));
+        }
+        let mut all: Vec<Flow> = self
+            .stored_flows()
+            .await?
+            .into_iter()
+            .map(|(_, f)| f)
+            .filter(|f| !candidates.iter().any(|c| c.id == f.id))
+            .collect();
+        all.extend(candidates.iter().cloned());
+        let chosen: Vec<&Flow> = candidates.iter().collect();
+        self.check_flows(&chosen, &all, drift, at).await
+    }
+
+    async fn check_flows(
+        &self,
+        chosen: &[&Flow],
+        all: &[Flow],
+        drift: bool,
+        at: Timestamp,
+    ) -> Result<Vec<wire::FlowFinding>, ApiError> {
+        let estate = self.estate(None).await?;
         let graph = drift.then(|| PrivilegeGraph::build(&estate, at));
         let facts = if drift {
             self.broker_facts().await?
@@ -358,9 +413,9 @@ impl Bridle {
             BrokerFacts::default()
         };
         let mut out = Vec::new();
-        for flow in all.iter().filter(|f| id.is_none_or(|id| f.id == id)) {
+        for flow in chosen {
             out.extend(
-                self.verify_with(flow, &estate, &all)
+                self.verify_with(flow, &estate, all)
                     .iter()
                     .map(wire_finding),
             );

@@ -52,7 +52,7 @@ pub enum FlowCommand {
     /// Verify flows (one or all): approval dominance, revocation post-dominance, standing access,
     /// least privilege, separation of duties, identity; `--drift` adds the live comparison.
     #[command(
-        after_help = "Examples:\n  bridle flow check\n  bridle flow check invoice-triage --drift --json\n  bridle flow check --fail-on high   # exit 3 when a failure is high or critical"
+        after_help = "Examples:\n  bridle flow check\n  bridle flow check invoice-triage --drift --json\n  bridle flow check --fail-on high   # exit 3 when a failure is high or critical\n  bridle flow check --file flows/invoice-triage.yaml --fail-on high   # a change under review, not saved"
     )]
     Check(CheckArgs),
     /// The Cedar schema and policies generated from a flow (validated against each other).
@@ -96,8 +96,13 @@ pub enum FlowCommand {
 
 #[derive(Debug, Args)]
 pub struct CheckArgs {
-    /// Only this flow.
+    /// Only this stored flow.
+    #[arg(conflicts_with = "file")]
     id: Option<String>,
+    /// Check these flow documents instead of stored flows, without saving them (e.g. a change
+    /// under review); each takes the place of the stored flow with its id.
+    #[arg(long, value_name = "FILE", num_args = 1..)]
+    file: Vec<PathBuf>,
     /// Also compare with the live inventory and the brokers' last syncs.
     #[arg(long)]
     drift: bool,
@@ -272,8 +277,13 @@ pub async fn flow(paths: &DataPaths, command: FlowCommand) -> Result<ExitCode> {
                 .as_deref()
                 .map(bridle_app::parse_severity)
                 .transpose()?;
+            let files = read_files(&args.file)?;
             let findings = with_existing(paths, async |b: &Bridle| {
-                Ok(b.flow_check(args.id.as_deref(), args.drift, at).await?)
+                Ok(if files.is_empty() {
+                    b.flow_check(args.id.as_deref(), args.drift, at).await?
+                } else {
+                    b.flow_check_files(&files, args.drift, at).await?
+                })
             })
             .await?;
             if args.eval.json {
