@@ -195,19 +195,23 @@ pub(crate) fn finding_color(status: &str) -> Rgb8 {
     }
 }
 
-/// The flow kinds in the legend, with their names.
-const STEP_KINDS: [(&str, &str); 5] = [
-    ("approval", "approval"),
-    ("issue", "credential issue"),
-    ("tool_call", "tool call"),
-    ("revoke", "revocation"),
-    ("end", "end"),
+/// The flow kinds: the word on a step's box and the name in the legend.
+const STEP_KINDS: [(&str, &str, &str); 5] = [
+    ("approval", "APPROVAL", "approval"),
+    ("issue", "ISSUE", "credential issue"),
+    ("tool_call", "TOOL CALL", "tool call"),
+    ("revoke", "REVOKE", "revocation"),
+    ("end", "END", "end"),
 ];
 
 const STEP_H: f32 = 46.0;
 const LEGEND_H: f32 = 30.0;
 /// At most this many layers run left to right; longer flows run top to bottom.
 const MAX_ACROSS: usize = 5;
+/// Room for the arrow into the start step (left of the first layer, or above it).
+const ENTRY: f32 = 16.0;
+/// Distance between the lanes of arrows that go back (or stay in their layer).
+const LANE: f32 = 5.0;
 
 /// Where each step of a flow diagram goes on the page.
 struct FlowGrid {
@@ -218,6 +222,9 @@ struct FlowGrid {
     box_w: f32,
     box_h: f32,
     vertical: bool,
+    /// Where the first lane of backward arrows runs: below the boxes (left to right) or to
+    /// their right (top to bottom), relative to the figure.
+    lanes: f32,
     height: f32,
 }
 
@@ -232,6 +239,15 @@ fn distinct(mut values: Vec<f64>) -> Vec<f64> {
     values
 }
 
+/// Whether an edge goes back to an earlier layer (drawn in a lane outside the boxes).
+fn goes_back(layers: &[usize], edge: &FlowDiagramEdge) -> bool {
+    layers[edge.to] < layers[edge.from]
+}
+
+fn valid(diagram: &FlowDiagram, edge: &FlowDiagramEdge) -> bool {
+    edge.from < diagram.nodes.len() && edge.to < diagram.nodes.len() && edge.from != edge.to
+}
+
 fn flow_grid(diagram: &FlowDiagram, width: f32) -> FlowGrid {
     let xs = distinct(diagram.nodes.iter().map(|n| n.x).collect());
     let ys = distinct(diagram.nodes.iter().map(|n| n.y).collect());
@@ -242,23 +258,36 @@ fn flow_grid(diagram: &FlowDiagram, width: f32) -> FlowGrid {
         .iter()
         .map(|n| (rank(&xs, n.x), rank(&ys, n.y)))
         .collect();
+    let node_layers: Vec<usize> = cells.iter().map(|c| c.0).collect();
+    let back = diagram
+        .edges
+        .iter()
+        .filter(|e| valid(diagram, e) && goes_back(&node_layers, e))
+        .count();
+    let lanes_room = if back > 0 {
+        6.0 + back as f32 * LANE
+    } else {
+        0.0
+    };
     let vertical = layers > MAX_ACROSS;
     let (across, down) = if vertical {
         (rows, layers)
     } else {
         (layers, rows)
     };
+    let (left, top) = if vertical { (0.0, ENTRY) } else { (ENTRY, 4.0) };
+    let room = width - left - if vertical { lanes_room } else { 0.0 };
     let gap_x = if vertical { 14.0 } else { 24.0 };
-    let box_w = ((width - gap_x * (across as f32 - 1.0)) / across as f32).min(132.0);
+    let box_w = ((room - gap_x * (across as f32 - 1.0)) / across as f32).min(132.0);
     let pitch_x = if vertical || across < 2 {
         box_w + gap_x
     } else {
-        ((width - box_w) / (across as f32 - 1.0)).min(box_w + 64.0)
+        ((room - box_w) / (across as f32 - 1.0)).min(box_w + 64.0)
     };
     let used_w = pitch_x * (across as f32 - 1.0) + box_w;
-    let offset_x = ((width - used_w) / 2.0).max(0.0);
+    let offset_x = left + ((room - used_w) / 2.0).max(0.0);
     let pitch_y = if vertical {
-        (640.0 / down as f32).clamp(40.0, STEP_H + 22.0)
+        (620.0 / down as f32).clamp(40.0, STEP_H + 22.0)
     } else {
         STEP_H + 12.0
     };
@@ -267,38 +296,28 @@ fn flow_grid(diagram: &FlowDiagram, width: f32) -> FlowGrid {
         .iter()
         .map(|&(layer, row)| {
             let (a, d) = if vertical { (row, layer) } else { (layer, row) };
-            (offset_x + a as f32 * pitch_x, 4.0 + d as f32 * pitch_y)
+            (offset_x + a as f32 * pitch_x, top + d as f32 * pitch_y)
         })
         .collect();
+    let boxes_bottom = top + (down as f32 - 1.0) * pitch_y + box_h;
     FlowGrid {
         corners,
-        layers: cells.iter().map(|c| c.0).collect(),
+        layers: node_layers,
         box_w,
         box_h,
         vertical,
-        height: 4.0 + (down as f32 - 1.0) * pitch_y + box_h + 10.0 + LEGEND_H,
+        lanes: if vertical {
+            offset_x + used_w + 6.0
+        } else {
+            boxes_bottom + 6.0
+        },
+        height: boxes_bottom + if vertical { 0.0 } else { lanes_room } + 10.0 + LEGEND_H,
     }
 }
 
 /// The height [`flow_diagram`] takes at `width`.
 pub(crate) fn flow_diagram_height(diagram: &FlowDiagram, width: f32) -> f32 {
     flow_grid(diagram, width).height
-}
-
-/// The point where the segment from the centre of a `w`×`h` box towards (`dx`, `dy`) leaves it.
-fn leave_box(centre: (f32, f32), w: f32, h: f32, (dx, dy): (f32, f32)) -> (f32, f32) {
-    let tx = if dx.abs() > f32::EPSILON {
-        (w / 2.0) / dx.abs()
-    } else {
-        f32::INFINITY
-    };
-    let ty = if dy.abs() > f32::EPSILON {
-        (h / 2.0) / dy.abs()
-    } else {
-        f32::INFINITY
-    };
-    let t = tx.min(ty);
-    (centre.0 + dx * t, centre.1 + dy * t)
 }
 
 fn arrow_head(c: &mut Canvas, from: (f32, f32), to: (f32, f32), size: f32, color: Rgb8) {
@@ -317,9 +336,10 @@ fn arrow_head(c: &mut Canvas, from: (f32, f32), to: (f32, f32), size: f32, color
     );
 }
 
-/// Draws an approval flow: one box per step (filled by kind, a status strip and word, the
-/// start marked), arrows between steps (red and heavier on a failing finding's path), and a
-/// legend. Layers run left to right, or top to bottom for long flows.
+/// Draws an approval flow: one box per step (filled by kind, a status strip and word), an arrow
+/// into the start, arrows between steps (red and heavier on a failing finding's path; arrows
+/// that go back run in lanes outside the boxes), and a legend. Layers run left to right, or
+/// top to bottom for long flows.
 pub(crate) fn flow_diagram(c: &mut Canvas, top: f32, width: f32, diagram: &FlowDiagram) {
     let grid = flow_grid(diagram, width);
     let (w, h) = (grid.box_w, grid.box_h);
@@ -332,44 +352,93 @@ pub(crate) fn flow_diagram(c: &mut Canvas, top: f32, width: f32, diagram: &FlowD
         (x + w / 2.0, y + h / 2.0)
     };
     let red = finding_color("fail");
-    let mut edges: Vec<&FlowDiagramEdge> = diagram.edges.iter().collect();
+    let mut edges: Vec<(usize, &FlowDiagramEdge)> = Vec::new();
+    let mut lane = 0;
+    for edge in diagram.edges.iter().filter(|e| valid(diagram, e)) {
+        let k = if goes_back(&grid.layers, edge) {
+            lane += 1;
+            lane - 1
+        } else {
+            0
+        };
+        edges.push((k, edge));
+    }
     // Highlighted arrows last, so they are drawn over the others.
-    edges.sort_by_key(|e| e.highlighted);
-    for edge in edges {
-        if edge.from >= diagram.nodes.len() || edge.to >= diagram.nodes.len() {
-            continue;
-        }
+    edges.sort_by_key(|(_, e)| e.highlighted);
+    for (k, edge) in edges {
         let (color, thickness) = if edge.highlighted {
             (red, 1.8)
         } else {
             (MUTED, 0.8)
         };
         let (a, b) = (centre(edge.from), centre(edge.to));
-        let forward = grid.layers[edge.to] > grid.layers[edge.from];
-        let points = if forward && !grid.vertical {
-            let start = (a.0 + w / 2.0, a.1);
-            let end = (b.0 - w / 2.0 - 0.5, b.1);
-            let bend = start.0 + 10.0;
-            if (start.1 - end.1).abs() < 0.5 {
-                vec![start, end]
-            } else {
-                vec![start, (bend, start.1), (bend, end.1), end]
+        let same_layer = grid.layers[edge.to] == grid.layers[edge.from];
+        let points = match (goes_back(&grid.layers, edge), grid.vertical) {
+            // Within a layer: straight from one box's facing side to the other's.
+            (false, false) if same_layer => {
+                let down = if b.1 > a.1 { 1.0 } else { -1.0 };
+                vec![
+                    (a.0, a.1 + down * h / 2.0),
+                    (b.0, b.1 - down * (h / 2.0 + 0.5)),
+                ]
             }
-        } else if forward {
-            let start = (a.0, a.1 + h / 2.0);
-            let end = (b.0, b.1 - h / 2.0 - 0.5);
-            let bend = start.1 + 7.0;
-            if (start.0 - end.0).abs() < 0.5 {
-                vec![start, end]
-            } else {
-                vec![start, (start.0, bend), (end.0, bend), end]
+            (false, true) if same_layer => {
+                let right = if b.0 > a.0 { 1.0 } else { -1.0 };
+                vec![
+                    (a.0 + right * w / 2.0, a.1),
+                    (b.0 - right * (w / 2.0 + 0.5), b.1),
+                ]
             }
-        } else {
-            let direction = (b.0 - a.0, b.1 - a.1);
-            vec![
-                leave_box(a, w, h, direction),
-                leave_box(b, w + 1.0, h + 1.0, (-direction.0, -direction.1)),
-            ]
+            (false, false) => {
+                let start = (a.0 + w / 2.0, a.1);
+                let end = (b.0 - w / 2.0 - 0.5, b.1);
+                let bend = start.0 + 10.0;
+                if (start.1 - end.1).abs() < 0.5 {
+                    vec![start, end]
+                } else {
+                    vec![start, (bend, start.1), (bend, end.1), end]
+                }
+            }
+            (false, true) => {
+                let start = (a.0, a.1 + h / 2.0);
+                let end = (b.0, b.1 - h / 2.0 - 0.5);
+                let bend = start.1 + 7.0;
+                if (start.0 - end.0).abs() < 0.5 {
+                    vec![start, end]
+                } else {
+                    vec![start, (start.0, bend), (end.0, bend), end]
+                }
+            }
+            (true, false) => {
+                // Out of the right side into the gap between columns, down to its lane below
+                // every box, back along it, up the gap before the target, into its left side.
+                let y = top + grid.lanes + k as f32 * LANE;
+                let (y1, y2) = (a.1 + h / 4.0, b.1 + h / 4.0);
+                let (x1, x2) = (a.0 + w / 2.0, b.0 - w / 2.0);
+                vec![
+                    (x1, y1),
+                    (x1 + 5.0, y1),
+                    (x1 + 5.0, y),
+                    (x2 - 6.0, y),
+                    (x2 - 6.0, y2),
+                    (x2 - 0.5, y2),
+                ]
+            }
+            (true, true) => {
+                // Out of the bottom into the gap between layers, right to its lane beside every
+                // box, back up it, along the gap above the target, into its top.
+                let x = MARGIN_LEFT + grid.lanes + k as f32 * LANE;
+                let (x1, x2) = (a.0 + w / 4.0, b.0 + w / 4.0);
+                let (y1, y2) = (a.1 + h / 2.0, b.1 - h / 2.0);
+                vec![
+                    (x1, y1),
+                    (x1, y1 + 4.0),
+                    (x, y1 + 4.0),
+                    (x, y2 - 5.0),
+                    (x2, y2 - 5.0),
+                    (x2, y2 - 0.5),
+                ]
+            }
         };
         c.polyline(&points, thickness, color);
         let n = points.len();
@@ -395,14 +464,11 @@ pub(crate) fn flow_diagram(c: &mut Canvas, top: f32, width: f32, diagram: &FlowD
         let inner_w = w - 9.0;
         let kind = STEP_KINDS
             .iter()
-            .find(|(k, _)| *k == node.kind)
-            .map_or(node.kind.as_str(), |(_, name)| name)
-            .to_uppercase();
-        let kind = if node.start {
-            format!("{kind} · START")
-        } else {
-            kind
-        };
+            .find(|(k, _, _)| *k == node.kind)
+            .map_or_else(
+                || node.kind.to_uppercase(),
+                |(_, word, _)| (*word).to_owned(),
+            );
         let word = match node.status.as_str() {
             "none" => String::new(),
             other => other.to_uppercase(),
@@ -432,14 +498,16 @@ pub(crate) fn flow_diagram(c: &mut Canvas, top: f32, width: f32, diagram: &FlowD
             };
             c.text(inner_x, y + 25.5 + n as f32 * 7.5, detail_style, &text);
         }
-        if node.start && !grid.vertical {
-            // An entry arrow into the start.
+        if node.start {
+            // The arrow into the start.
             let (cx, cy) = centre(i);
-            let tip = (cx - w / 2.0 - 0.5, cy);
-            if tip.0 - 12.0 >= MARGIN_LEFT - 4.0 {
-                c.line((tip.0 - 12.0, cy), tip, 1.2, INK);
-                arrow_head(c, (tip.0 - 12.0, cy), tip, 2.6, INK);
-            }
+            let (from, tip) = if grid.vertical {
+                ((cx, y - ENTRY + 2.0), (cx, y - 0.5))
+            } else {
+                ((cx - w / 2.0 - ENTRY + 2.0, cy), (x - 0.5, cy))
+            };
+            c.line(from, tip, 1.2, INK);
+            arrow_head(c, from, tip, 2.6, INK);
         }
     }
 
@@ -447,11 +515,14 @@ pub(crate) fn flow_diagram(c: &mut Canvas, top: f32, width: f32, diagram: &FlowD
     let legend = TextStyle::new(Face::Regular, 6.5, INK);
     let mut y = top + grid.height - LEGEND_H + 8.0;
     let mut x = MARGIN_LEFT;
-    for (kind, name) in STEP_KINDS {
+    for (kind, _, name) in STEP_KINDS {
         c.rect(x, y, 9.0, 7.0, step_fill(kind), Some(RULE));
         c.text(x + 12.0, y + 6.3, legend, name);
         x += 20.0 + Faces::get().width(legend.face, legend.size, name);
     }
+    c.line((x, y + 3.5), (x + 12.0, y + 3.5), 1.2, INK);
+    arrow_head(c, (x, y + 3.5), (x + 12.0, y + 3.5), 2.6, INK);
+    c.text(x + 16.0, y + 6.3, legend, "start");
     y += 12.0;
     let mut x = MARGIN_LEFT;
     for (status, name) in [
@@ -466,4 +537,62 @@ pub(crate) fn flow_diagram(c: &mut Canvas, top: f32, width: f32, diagram: &FlowD
     c.line((x, y + 3.5), (x + 16.0, y + 3.5), 1.8, red);
     arrow_head(c, (x, y + 3.5), (x + 16.0, y + 3.5), 3.0, red);
     c.text(x + 20.0, y + 6.3, legend, "path shown by a failing finding");
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::report::FlowDiagramNode;
+
+    /// A flow of `n` steps in a line (layers along x), ending with a step that loops back.
+    fn chain(n: usize) -> FlowDiagram {
+        FlowDiagram {
+            nodes: (0..n)
+                .map(|i| FlowDiagramNode {
+                    id: format!("s{i}"),
+                    kind: "tool_call".into(),
+                    label: format!("s{i}"),
+                    detail: String::new(),
+                    status: "none".into(),
+                    start: i == 0,
+                    x: 90.0 + 210.0 * i as f64,
+                    y: 54.0,
+                })
+                .collect(),
+            edges: (1..n)
+                .map(|i| FlowDiagramEdge {
+                    from: i - 1,
+                    to: i,
+                    highlighted: false,
+                })
+                .chain([FlowDiagramEdge {
+                    from: n - 1,
+                    to: 0,
+                    highlighted: true,
+                }])
+                .collect(),
+        }
+    }
+
+    #[test]
+    fn short_flows_run_across_long_ones_down_and_both_fit_the_page() {
+        let width = super::super::layout::BODY_WIDTH;
+        for (n, vertical) in [(3, false), (5, false), (6, true), (14, true)] {
+            let diagram = chain(n);
+            let grid = flow_grid(&diagram, width);
+            assert_eq!(grid.vertical, vertical, "{n} steps");
+            assert!(grid.box_w >= 60.0, "{n} steps: boxes {} wide", grid.box_w);
+            for &(x, y) in &grid.corners {
+                assert!(x >= 0.0 && x + grid.box_w <= width, "{n} steps: x {x}");
+                assert!(
+                    y >= 0.0 && y + grid.box_h <= grid.height,
+                    "{n} steps: y {y}"
+                );
+            }
+            assert!(grid.lanes <= width && grid.height < 700.0, "{n} steps");
+            let mut canvas = Canvas::default();
+            flow_diagram(&mut canvas, 100.0, width, &diagram);
+            assert!(!canvas.ops.is_empty());
+        }
+    }
 }

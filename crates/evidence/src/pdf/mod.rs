@@ -659,7 +659,7 @@ mod tests {
             "  principal is Bridle::Workload,",
             "… 12 more lines; full policies in pack.pdf.flows/triage.cedar.",
             "FAIL",
-            "ISSUE · START",
+            "ISSUE",
         ] {
             assert!(
                 texts.iter().any(|t| t.contains(expected.trim_start())),

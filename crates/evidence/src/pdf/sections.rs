@@ -468,9 +468,9 @@ fn flow_section(flow: &mut Flow, section: &FlowSection) {
             .collect();
         flow.table(
             &[
-                col("Status", 1.1),
-                col("Finding", 2.8),
-                col("What was found", 4.2),
+                col("Status", 1.0),
+                col("Finding", 3.3),
+                col("What was found", 3.9),
             ],
             &rows,
         );
