@@ -468,9 +468,9 @@ fn flow_section(flow: &mut Flow, section: &FlowSection) {
             .collect();
         flow.table(
             &[
-                col("Status", 1.0),
-                col("Finding", 3.3),
-                col("What was found", 3.9),
+                col("Status", 0.9),
+                col("Finding", 3.8),
+                col("What was found", 3.5),
             ],
             &rows,
         );
@@ -786,7 +786,8 @@ fn verification(flow: &mut Flow, report: &EvidenceReport) {
             s.sha256.clone(),
         ]);
     }
-    flow.table(&[col("Fact", 1.2), col("Value", 2.0)], &rows);
+    // Wide enough for a sha256 on one line.
+    flow.table(&[col("Fact", 1.0), col("Value", 2.5)], &rows);
     for step in [
         "bridle evidence verify FILE.pdf — exit 0 when the snapshot still rebuilds to the stated hash and the stated head is an entry of an intact audit chain; it also reports whether the inventory changed since (with --current, a change fails too).",
         "sha256sum FILE.pdf.snapshot.json FILE.pdf.findings.json FILE.pdf.flows/* — must print the hashes above; the snapshot file is the canonical estate export, so its hash is also the estate hash.",
