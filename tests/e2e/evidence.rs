@@ -506,3 +506,112 @@ fn csv_exports_hold_findings_risks_and_inventory() {
         .bridle(&["export", "--format", "oscal", "--what", "risks"])
         .expect_code(2);
 }
+
+/// The flow fixtures' estate with two flows: the sound `invoice-triage` and `invoice-early`, a
+/// copy that starts by issuing the credential, so the approval no longer comes first.
+fn with_flows() -> Sandbox {
+    let sandbox = Sandbox::new();
+    let fixtures = workspace_root().join("crates/core/src/flow/fixtures");
+    sandbox.import(&fixtures.join("estate.json"), &[]);
+    let sound = fixtures.join("sound.yaml");
+    let early = std::fs::read_to_string(&sound)
+        .unwrap()
+        .replace("id: invoice-triage\n", "id: invoice-early\n")
+        .replace("start: approve", "start: issue-db");
+    let early = sandbox.write("invoice-early.yaml", early);
+    sandbox
+        .bridle(&[
+            "flow",
+            "import",
+            sound.to_str().unwrap(),
+            early.to_str().unwrap(),
+        ])
+        .ok();
+    sandbox
+}
+
+#[test]
+fn each_flow_has_a_section_with_its_findings_diagram_and_cedar() {
+    let sandbox = with_flows();
+    let (path, written) = pdf(&sandbox, "pack.pdf", AT);
+    let text = text_of(&path);
+    let start = text
+        .find("Approval flows Each approval flow")
+        .expect("the PDF has an Approval flows chapter");
+    let end = text[start..]
+        .find("Privilege paths to crown jewels Each figure")
+        .map_or(text.len(), |i| start + i);
+    let chapter = &text[start..end];
+    for part in [
+        "Flow invoice-triage",
+        "Flow invoice-early",
+        "Steps of invoice-early",
+        "fail / critical flow-approval-dominates@invoice-early/stage",
+        "pass / critical flow-approval-dominates@invoice-triage/stage",
+        r#"@id("grant:read-invoices")"#,
+        "full policies in pack.pdf.flows/invoice-early.cedar",
+        "MEASURE 2.7",
+    ] {
+        assert!(
+            chapter.contains(part),
+            "the chapter lacks `{part}`:\n{chapter}"
+        );
+    }
+    // The subcategories the flow checks bear on name the flows; the method lists their checks
+    // and limits.
+    assert!(
+        text.contains("Flows: invoice-early — ") && text.contains("(see “Approval flows”)"),
+        "no subcategory names the flows"
+    );
+    for part in [
+        "flow-approval-dominates",
+        "flow-drift-excess-reach",
+        "Longest just-in-time grant of an approval flow",
+    ] {
+        assert!(text.contains(part), "the method lacks `{part}`");
+    }
+
+    // The Cedar sidecars are written and their hashes printed.
+    for name in ["invoice-triage.cedar", "invoice-early.cedarschema"] {
+        let file = sandbox.path(&format!("pack.pdf.flows/{name}"));
+        assert!(text.contains(&sha256_file(&file)), "no hash of {name}");
+    }
+    let policies =
+        std::fs::read_to_string(sandbox.path("pack.pdf.flows/invoice-early.cedar")).unwrap();
+    assert!(policies.contains(r#"@id("grant:read-invoices")"#));
+
+    // Every page renders, and a second export is the same bytes.
+    let pages = written["pages"].as_u64().unwrap();
+    let out = sandbox.path("flowpage");
+    tool(
+        "pdftoppm",
+        &[
+            "-png".as_ref(),
+            "-r".as_ref(),
+            "20".as_ref(),
+            path.as_os_str(),
+            out.as_os_str(),
+        ],
+    );
+    let rendered = std::fs::read_dir(sandbox.path("."))
+        .unwrap()
+        .filter(|e| {
+            let name = e.as_ref().unwrap().file_name();
+            let name = name.to_string_lossy();
+            name.starts_with("flowpage") && name.ends_with(".png")
+        })
+        .count();
+    assert_eq!(rendered as u64, pages);
+    let first = std::fs::read(&path).unwrap();
+    std::fs::remove_file(&path).unwrap();
+    let (path, _) = pdf(&sandbox, "pack.pdf", AT);
+    assert!(
+        first == std::fs::read(&path).unwrap(),
+        "two exports with flows differ"
+    );
+    assert!(!String::from_utf8_lossy(&first).contains("/Image"));
+
+    let verify = sandbox.bridle(&["evidence", "verify", path.to_str().unwrap(), "--json"]);
+    verify.ok();
+    assert_eq!(verify.json()["snapshot_holds"], true);
+}

@@ -1,8 +1,9 @@
 //! The evidence pack: assembling the report model (NIST AI RMF statuses per subcategory,
 //! findings with accepted risks applied, the register, attestations, crown-jewel path figures,
-//! the inventory) from one snapshot at one evaluation time, and writing it as PDF (with the
-//! snapshot and findings JSON beside it), OSCAL or CSV; checking a PDF back against the
-//! inventory; recording manual attestations.
+//! the stored approval flows with their findings, diagrams and Cedar policies, the inventory)
+//! from one snapshot at one evaluation time, and writing it as PDF (with the snapshot and
+//! findings JSON and each flow's Cedar files beside it), OSCAL or CSV; checking a PDF back
+//! against the inventory; recording manual attestations.
 //!
 //! Nothing here reads the clock: the evaluation time is an argument, and an export appends no
 //! audit entry, so the same snapshot, settings and time give the same bytes.
@@ -11,22 +12,26 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use bridle_core::compliance::{self, CHECKS, Catalog, ControlLibrary, Finding, Framework, Status};
+use bridle_core::flow::{self, DRIFT_CHECKS, FLOW_CHECKS, Flow, FlowFinding};
 use bridle_core::graph::{PrivilegeGraph, Subgraph, SubgraphEdge, SubgraphNode, layout};
 use bridle_core::risk::{Risk, level};
 use bridle_core::time::{Timestamp, format_utc};
 use bridle_core::{ActionSet, EntityKind, Estate};
 use bridle_evidence::report::{
-    AttestationEntry, AuditInfo, CategorySection, ControlAssessment, CrosswalkRow, EvidenceReport,
-    FigureNode, FindingEntry, FrameworkInfo, FunctionSection, ItemStatus, Method, PathFigure,
+    AttestationEntry, AuditInfo, CategorySection, CedarExcerpt, ControlAssessment, CrosswalkRow,
+    EvidenceReport, FigureNode, FindingEntry, FlowDiagram, FlowDiagramEdge, FlowDiagramNode,
+    FlowFindingEntry, FlowSection, FrameworkInfo, FunctionSection, ItemStatus, Method, PathFigure,
     RiskEntry, Sidecar, SnapshotInfo, SubcategorySection, Table,
 };
 use bridle_protocol::evidence as protocol;
+use bridle_store::StoredFlow;
 use bridle_store::{AttachedFile, Attestation, AttestationTarget, SnapshotRecord};
 use sha2::{Digest, Sha256};
 
 use crate::Bridle;
 use crate::compliance::accepted_by;
 use crate::error::{ApiError, ErrorCode, api_error, store_error};
+use crate::flows::{compliance_finding, diagram_of_draft, draft_of};
 
 /// The organisation named on the cover when none is set.
 pub const DEFAULT_ORGANISATION: &str = "Unnamed organisation";
@@ -36,6 +41,9 @@ pub const DEFAULT_ORGANISATION: &str = "Unnamed organisation";
 const MAX_FIGURES: usize = 12;
 /// Nodes per figure: a figure must fit on one page.
 const MAX_FIGURE_NODES: usize = 18;
+
+/// Lines of Cedar policies a flow's section shows (the full text is written beside the PDF).
+const CEDAR_EXCERPT_LINES: usize = 40;
 
 /// What an evidence export is about.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -332,6 +340,145 @@ fn path_figure(finding: &Finding, estate: &Estate, graph: &PrivilegeGraph) -> Op
     })
 }
 
+/// A stored flow with its design and drift findings and its Cedar policies.
+struct FlowEvaluation {
+    row: StoredFlow,
+    flow: Flow,
+    findings: Vec<FlowFinding>,
+    cedar: Result<bridle_policy::CedarBundle, String>,
+}
+
+/// The flow's diagram from the console's layered layout, as the evidence model's own type.
+fn flow_diagram(flow: &Flow, findings: &[FlowFinding]) -> FlowDiagram {
+    let laid_out = diagram_of_draft(&draft_of(flow), findings);
+    let index: HashMap<&str, usize> = laid_out
+        .nodes
+        .iter()
+        .enumerate()
+        .map(|(i, n)| (n.id.as_str(), i))
+        .collect();
+    FlowDiagram {
+        nodes: laid_out
+            .nodes
+            .iter()
+            .map(|n| FlowDiagramNode {
+                id: n.id.clone(),
+                kind: n.kind.clone(),
+                label: n.label.clone(),
+                detail: n.detail.clone(),
+                status: n.status.clone(),
+                start: n.is_start,
+                x: n.x,
+                y: n.y,
+            })
+            .collect(),
+        edges: laid_out
+            .edges
+            .iter()
+            .filter_map(|e| {
+                Some(FlowDiagramEdge {
+                    from: *index.get(e.from.as_str())?,
+                    to: *index.get(e.to.as_str())?,
+                    highlighted: e.highlighted,
+                })
+            })
+            .collect(),
+    }
+}
+
+/// One flow's section; `statuses` holds the findings' statuses with accepted risks applied,
+/// `functions` the subcategories with their findings.
+fn flow_section(
+    evaluation: &FlowEvaluation,
+    statuses: &HashMap<&str, &str>,
+    functions: &[FunctionSection],
+) -> FlowSection {
+    let FlowEvaluation {
+        row,
+        flow,
+        findings,
+        cedar,
+    } = evaluation;
+    let ids: BTreeSet<&str> = findings.iter().map(|f| f.id.as_str()).collect();
+    let subcategories = functions
+        .iter()
+        .flat_map(|f| f.categories.iter())
+        .flat_map(|c| c.subcategories.iter())
+        .filter(|s| s.findings.iter().any(|id| ids.contains(id.as_str())))
+        .map(|s| s.id.clone())
+        .collect();
+    let cedar = match cedar {
+        Ok(bundle) => {
+            let lines: Vec<&str> = bundle.policies.trim_end().lines().collect();
+            CedarExcerpt {
+                lines: lines
+                    .iter()
+                    .take(CEDAR_EXCERPT_LINES)
+                    .map(|l| (*l).to_owned())
+                    .collect(),
+                more_lines: lines.len().saturating_sub(CEDAR_EXCERPT_LINES),
+                file: None,
+                error: None,
+            }
+        }
+        Err(error) => CedarExcerpt {
+            lines: Vec::new(),
+            more_lines: 0,
+            file: None,
+            error: Some(error.clone()),
+        },
+    };
+    FlowSection {
+        id: flow.id.clone(),
+        agent: flow.agent.clone(),
+        purpose: flow.purpose.clone(),
+        environment: flow.environment.clone(),
+        data_sensitivity: flow.data_sensitivity.clone(),
+        identity: flow.identity.spiffe_id.clone(),
+        author: flow.author.clone(),
+        version: row.version,
+        saved: format!("saved {} by {}@{}", format_utc(&row.at), row.user, row.host),
+        sha256: row.sha256.clone(),
+        grants: flow
+            .grants
+            .iter()
+            .map(|g| {
+                let mut line = format!("{}: {} on {}", g.id, g.actions.join(", "), g.resource);
+                match g.ttl {
+                    Some(ttl) => line.push_str(&format!(", ttl {ttl}")),
+                    None => line.push_str(", no ttl (standing)"),
+                }
+                if let Some(condition) = &g.condition {
+                    line.push_str(&format!(", when {condition}"));
+                }
+                line
+            })
+            .collect(),
+        revocation: format!(
+            "{} on {}",
+            flow.revocation.action,
+            flow.revocation.triggers.join(", ")
+        ),
+        diagram: flow_diagram(flow, findings),
+        findings: findings
+            .iter()
+            .map(|f| FlowFindingEntry {
+                id: f.id.clone(),
+                status: statuses
+                    .get(f.id.as_str())
+                    .copied()
+                    .unwrap_or(f.status.as_str())
+                    .to_owned(),
+                severity: f.severity.as_str().to_owned(),
+                summary: f.summary.clone(),
+                hint: f.hint.clone(),
+            })
+            .collect(),
+        subcategories,
+        cedar,
+    }
+}
+
 fn inventory_tables(estate: &Estate, at: Timestamp) -> Vec<Table> {
     let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "—".to_owned());
     let time = |t: &Option<Timestamp>| t.as_ref().map(format_utc).unwrap_or_else(|| "—".to_owned());
@@ -547,6 +694,8 @@ fn title_case(word: &str) -> String {
 struct Sidecars {
     snapshot_json: Vec<u8>,
     findings_json: Vec<u8>,
+    /// Per flow that compiles: its id, Cedar policies and Cedar schema.
+    cedar: Vec<(String, String, String)>,
 }
 
 impl Bridle {
@@ -591,9 +740,37 @@ impl Bridle {
             .clone()
             .ok_or_else(|| internal("the audit log is empty although a snapshot exists"))?;
 
+        // The stored flows, verified against the snapshot and checked for drift at `at`.
+        let stored = self.stored_flows().await?;
+        let all_flows: Vec<Flow> = stored.iter().map(|(_, f)| f.clone()).collect();
+        let facts = if stored.is_empty() {
+            flow::BrokerFacts::default()
+        } else {
+            self.broker_facts().await?
+        };
+        let flow_evaluations: Vec<FlowEvaluation> = stored
+            .into_iter()
+            .map(|(row, f)| {
+                let mut findings = self.verify_with(&f, &estate, &all_flows);
+                findings.extend(flow::flow_drift(&f, &estate, &graph, &facts, at).findings);
+                let cedar = bridle_policy::compile_flow(&f).map_err(|e| e.to_string());
+                FlowEvaluation {
+                    row,
+                    flow: f,
+                    findings,
+                    cedar,
+                }
+            })
+            .collect();
+
         let framework = request.framework;
         let evaluated: Vec<Evaluated> = compliance::evaluate(&estate, &graph, at, &self.limits())
             .into_iter()
+            .chain(
+                flow_evaluations
+                    .iter()
+                    .flat_map(|e| e.findings.iter().map(compliance_finding)),
+            )
             .filter(|f| compliance::check_bears_on(f.check, framework))
             .map(|finding| {
                 let accepted = accepted_by(&risks, &finding, at);
@@ -737,7 +914,28 @@ impl Bridle {
             .filter_map(|e| path_figure(&e.finding, &estate, &graph))
             .collect();
 
+        let statuses: HashMap<&str, &str> = findings
+            .iter()
+            .map(|f| (f.id.as_str(), f.status.as_str()))
+            .collect();
+        let flow_sections: Vec<FlowSection> = flow_evaluations
+            .iter()
+            .map(|e| flow_section(e, &statuses, &functions))
+            .collect();
+        let cedar_files: Vec<(String, String, String)> = flow_evaluations
+            .iter()
+            .filter_map(|e| {
+                let bundle = e.cedar.as_ref().ok()?;
+                Some((
+                    e.flow.id.clone(),
+                    bundle.policies.clone(),
+                    bundle.schema.clone(),
+                ))
+            })
+            .collect();
+
         let limits = self.limits();
+        let flow_limits = self.flow_limits();
         let method = Method {
             rules: vec![
                 "Findings come from the automated checks run over the snapshot at the evaluation time: pass, fail, or unknown when the data needed is missing (never pass).".to_owned(),
@@ -750,10 +948,14 @@ impl Bridle {
                 ("Credential rotation limit (days since rotation or issue)".to_owned(), limits.rotation_days.to_string()),
                 ("Unused credential limit (days since last use)".to_owned(), limits.unused_days.to_string()),
                 ("Longest credential validity (days)".to_owned(), limits.max_ttl_days.to_string()),
+                ("Longest just-in-time grant of an approval flow (TTL once issued)".to_owned(), flow_limits.max_grant_ttl.to_string()),
+                ("Longest credential of an approval flow (max TTL, or TTL without one)".to_owned(), flow_limits.max_credential_ttl.to_string()),
                 ("Risk levels (likelihood × impact)".to_owned(), "low 1–4, medium 5–9, high 10–16, critical 17–25".to_owned()),
             ],
             checks: CHECKS
                 .iter()
+                .chain(FLOW_CHECKS)
+                .chain(DRIFT_CHECKS)
                 .map(|c| {
                     let controls: Vec<String> = library
                         .controls_of_check(c.id)
@@ -810,6 +1012,7 @@ impl Bridle {
             inventory: inventory_tables(&estate, at),
             method,
             crosswalk: crosswalk(),
+            flows: flow_sections,
         };
         let findings_json = serde_json::to_vec_pretty(&serde_json::json!({
             "format": "bridle-findings/v1",
@@ -836,6 +1039,7 @@ impl Bridle {
             Sidecars {
                 snapshot_json,
                 findings_json,
+                cedar: cedar_files,
             },
         ))
     }
@@ -865,6 +1069,29 @@ impl Bridle {
         };
         report.sidecars[0].file_name = file_name(&snapshot_path);
         report.sidecars[1].file_name = file_name(&findings_path);
+        // Each flow's Cedar policies and schema in `<pdf>.flows/`, hashed like the others.
+        let flows_dir = sidecar_path(pdf, "flows");
+        let mut cedar_files: Vec<(PathBuf, &str)> = Vec::new();
+        for (id, policies, schema) in &sidecars.cedar {
+            for (extension, content, what) in [
+                ("cedar", policies, "Cedar policies"),
+                ("cedarschema", schema, "Cedar schema"),
+            ] {
+                let path = flows_dir.join(format!("{id}.{extension}"));
+                let name = format!("{}/{id}.{extension}", file_name(&flows_dir));
+                if extension == "cedar"
+                    && let Some(section) = report.flows.iter_mut().find(|f| &f.id == id)
+                {
+                    section.cedar.file = Some(name.clone());
+                }
+                report.sidecars.push(Sidecar {
+                    file_name: name,
+                    what: format!("{what} of flow {id}"),
+                    sha256: sha256_hex(content.as_bytes()),
+                });
+                cedar_files.push((path, content));
+            }
+        }
         let bytes = bridle_evidence::pdf::render(&report).map_err(|e| internal(e.to_string()))?;
         let pages = lopdf::Document::load_mem(&bytes)
             .map(|d| d.get_pages().len() as u64)
@@ -877,6 +1104,13 @@ impl Bridle {
                 bytes: content.len() as u64,
             })
         };
+        if !cedar_files.is_empty() {
+            std::fs::create_dir_all(&flows_dir)
+                .map_err(|e| invalid(format!("creating {}: {e}", flows_dir.display())))?;
+        }
+        for (path, content) in &cedar_files {
+            write_file(path, content.as_bytes())?;
+        }
         let snapshot_file = written(&snapshot_path, &sidecars.snapshot_json)?;
         let findings_file = written(&findings_path, &sidecars.findings_json)?;
         let pdf_file = written(pdf, &bytes)?;

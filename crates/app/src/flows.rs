@@ -105,18 +105,18 @@ pub(crate) fn compliance_finding(f: &FlowFinding) -> Finding {
 }
 
 /// The flow document as the protocol's draft (same shape, see `protocol::flows`).
-fn draft_of(flow: &Flow) -> wire::FlowDraft {
+pub(crate) fn draft_of(flow: &Flow) -> wire::FlowDraft {
     serde_json::to_value(flow)
         .and_then(serde_json::from_value)
         .expect("the protocol draft mirrors the flow document")
 }
 
 impl Bridle {
-    fn flow_limits(&self) -> FlowLimits {
+    pub(crate) fn flow_limits(&self) -> FlowLimits {
         FlowLimits::default()
     }
 
-    async fn stored_flows(&self) -> Result<Vec<(StoredFlow, Flow)>, ApiError> {
+    pub(crate) async fn stored_flows(&self) -> Result<Vec<(StoredFlow, Flow)>, ApiError> {
         let rows = self.store.flows().await.map_err(store_error)?;
         rows.into_iter()
             .map(|row| {
@@ -138,7 +138,7 @@ impl Bridle {
     }
 
     /// The brokers' role facts from each profile's latest successful sync.
-    async fn broker_facts(&self) -> Result<BrokerFacts, ApiError> {
+    pub(crate) async fn broker_facts(&self) -> Result<BrokerFacts, ApiError> {
         let mut facts = BrokerFacts::default();
         for profile in self.store.broker_profiles().await.map_err(store_error)? {
             let runs = self
@@ -177,7 +177,12 @@ impl Bridle {
         Ok(facts)
     }
 
-    fn verify_with(&self, flow: &Flow, estate: &Estate, all: &[Flow]) -> Vec<FlowFinding> {
+    pub(crate) fn verify_with(
+        &self,
+        flow: &Flow,
+        estate: &Estate,
+        all: &[Flow],
+    ) -> Vec<FlowFinding> {
         flow::verify_flow(
             flow,
             &FlowContext {

@@ -31,6 +31,8 @@ pub struct EvidenceReport {
     pub inventory: Vec<Table>,
     pub method: Method,
     pub crosswalk: Vec<CrosswalkRow>,
+    /// The stored approval flows, by id.
+    pub flows: Vec<FlowSection>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -251,6 +253,127 @@ pub struct CrosswalkRow {
     pub owasp_asi: Vec<String>,
     pub owasp_nhi: Vec<String>,
     pub maestro: Vec<String>,
+}
+
+/// One stored approval flow: its facts, its diagram, its verification and drift findings and
+/// an excerpt of the Cedar policies generated from it.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowSection {
+    pub id: String,
+    /// The inventory agent id.
+    pub agent: String,
+    pub purpose: String,
+    pub environment: Option<String>,
+    pub data_sensitivity: String,
+    /// The SPIFFE ID template of the task's workload identity.
+    pub identity: String,
+    pub author: Option<String>,
+    /// The stored version and when and by whom it was saved.
+    pub version: i64,
+    pub saved: String,
+    /// The sha256 of the stored document, as imported.
+    pub sha256: String,
+    /// One line per declared grant (`read-invoices: read on res:invoices, ttl 15m`).
+    pub grants: Vec<String>,
+    /// The revocation promise in one line.
+    pub revocation: String,
+    pub diagram: FlowDiagram,
+    /// Verification findings, then drift findings, with accepted risks applied.
+    pub findings: Vec<FlowFindingEntry>,
+    /// The NIST AI RMF subcategories the findings' controls map to, in catalog order.
+    pub subcategories: Vec<String>,
+    pub cedar: CedarExcerpt,
+}
+
+/// The flow graph as laid out by the app: positions in the layout's own units (layers along
+/// `x`, rows along `y`); the PDF derives its grid from the distinct coordinates.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowDiagram {
+    pub nodes: Vec<FlowDiagramNode>,
+    pub edges: Vec<FlowDiagramEdge>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct FlowDiagramNode {
+    pub id: String,
+    /// `approval`, `issue`, `tool_call`, `revoke` or `end`.
+    pub kind: String,
+    pub label: String,
+    /// Approvers, broker role and TTL, actions and resource…
+    pub detail: String,
+    /// The worst status of the findings about this step: `pass`, `fail`, `unknown` or `none`.
+    pub status: String,
+    pub start: bool,
+    pub x: f64,
+    pub y: f64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowDiagramEdge {
+    /// Indices into the nodes.
+    pub from: usize,
+    pub to: usize,
+    /// On the path of a failing finding.
+    pub highlighted: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct FlowFindingEntry {
+    /// `check@flow/subject`, as in [`EvidenceReport::findings`].
+    pub id: String,
+    /// `pass`, `fail`, `unknown` or `accepted`.
+    pub status: String,
+    pub severity: String,
+    pub summary: String,
+    pub hint: Option<String>,
+}
+
+/// The first lines of the generated Cedar policies.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct CedarExcerpt {
+    pub lines: Vec<String>,
+    /// Lines of the policies not shown.
+    pub more_lines: usize,
+    /// The file beside the PDF holding the full policies, when one was written.
+    pub file: Option<String>,
+    /// Why there are no policies (the flow does not compile), when there are none.
+    pub error: Option<String>,
+}
+
+impl FlowSection {
+    /// How many of the flow's findings (or of those in `only`) have each status: pass, fail,
+    /// unknown, accepted.
+    pub fn status_counts(&self, only: Option<&[String]>) -> [usize; 4] {
+        let mut counts = [0; 4];
+        for f in self
+            .findings
+            .iter()
+            .filter(|f| only.is_none_or(|ids| ids.contains(&f.id)))
+        {
+            match f.status.as_str() {
+                "pass" => counts[0] += 1,
+                "fail" => counts[1] += 1,
+                "unknown" => counts[2] += 1,
+                _ => counts[3] += 1,
+            }
+        }
+        counts
+    }
+
+    /// `1 fail, 13 pass` (statuses with no finding left out).
+    pub fn status_summary(&self, only: Option<&[String]>) -> String {
+        let counts = self.status_counts(only);
+        let parts: Vec<String> = [(1, "fail"), (2, "unknown"), (3, "accepted"), (0, "pass")]
+            .iter()
+            .filter(|(i, _)| counts[*i] > 0)
+            .map(|(i, word)| format!("{} {word}", counts[*i]))
+            .collect();
+        if parts.is_empty() {
+            "no findings".to_owned()
+        } else {
+            parts.join(", ")
+        }
+    }
 }
 
 impl EvidenceReport {

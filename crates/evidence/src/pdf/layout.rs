@@ -54,6 +54,8 @@ pub(crate) const MUTED: Rgb8 = Rgb8(0x5f, 0x66, 0x6d);
 pub(crate) const RULE: Rgb8 = Rgb8(0xc8, 0xcd, 0xd2);
 pub(crate) const HEADER_FILL: Rgb8 = Rgb8(0xe9, 0xed, 0xf1);
 pub(crate) const ACCENT: Rgb8 = Rgb8(0x1d, 0x4e, 0x89);
+/// The background of code blocks.
+pub(crate) const CODE_FILL: Rgb8 = Rgb8(0xf3, 0xf5, 0xf7);
 
 /// How a run of text looks.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -486,6 +488,43 @@ impl Flow {
             }
         }
         self.space(8.0);
+    }
+
+    /// Lines of code on a shaded band with an accent rule at the left, breaking across pages
+    /// line by line. Leading spaces are kept as an indent; a line too long for the band wraps
+    /// with a deeper indent, so a continuation is visibly one.
+    pub(crate) fn code_block(&mut self, lines: &[String], style: TextStyle) {
+        const PAD: f32 = 6.0;
+        const CONTINUATION: f32 = 14.0;
+        let faces = Faces::get();
+        let line_h = style.line_height();
+        let band = |flow: &mut Flow, height: f32| {
+            let top = flow.y;
+            flow.canvas()
+                .rect(MARGIN_LEFT, top, BODY_WIDTH, height, CODE_FILL, None);
+            flow.canvas()
+                .rect(MARGIN_LEFT, top, 2.0, height, ACCENT, None);
+            flow.y += height;
+        };
+        self.ensure(PAD + 3.0 * line_h);
+        band(self, PAD / 2.0);
+        for line in lines {
+            let text = line.trim_start();
+            let indent = faces.width(style.face, style.size, &line[..line.len() - text.len()]);
+            let width = BODY_WIDTH - 2.0 * PAD - indent;
+            for (k, piece) in wrap(text, style, width - CONTINUATION).iter().enumerate() {
+                if self.y + line_h > BODY_BOTTOM {
+                    self.new_page();
+                }
+                band(self, line_h);
+                let extra = if k > 0 { CONTINUATION } else { 0.0 };
+                let baseline = self.y - style.size * 0.35;
+                self.canvas()
+                    .text(MARGIN_LEFT + PAD + indent + extra, baseline, style, piece);
+            }
+        }
+        band(self, PAD / 2.0);
+        self.space(4.0);
     }
 
     /// Reserves `height` points (on a new page if needed) and lets `draw` paint into them; it

@@ -58,6 +58,9 @@ const KEY_HEAD: &str = "BridleAuditHead";
 const KEY_AT: &str = "BridleEvaluatedAt";
 const KEY_FRAMEWORK: &str = "BridleFramework";
 
+/// Sidecar files whose hash the cover states (the snapshot and the findings).
+const COVER_SIDECARS: usize = 2;
+
 /// Table-of-contents lines per page.
 const TOC_LINE: f32 = 15.0;
 
@@ -399,12 +402,25 @@ fn cover(report: &EvidenceReport) -> Canvas {
             report.audit.head_hash, report.audit.entries
         ),
     );
-    for sidecar in &report.sidecars {
+    // The snapshot and findings files; the flows' Cedar files are listed in Appendix D, so
+    // the cover keeps to one page however many flows there are.
+    for sidecar in report.sidecars.iter().take(COVER_SIDECARS) {
         fact(
             &mut c,
             &mut y,
             &format!("sha256 of {} ({})", sidecar.file_name, sidecar.what),
             &sidecar.sha256,
+        );
+    }
+    if report.sidecars.len() > COVER_SIDECARS {
+        fact(
+            &mut c,
+            &mut y,
+            "Cedar files of the approval flows",
+            &format!(
+                "{} more files written next to this PDF; their sha256 are listed in Appendix D",
+                report.sidecars.len() - COVER_SIDECARS
+            ),
         );
     }
     let note = "To check this pack: `bridle evidence verify` on this file rebuilds the snapshot from the \
@@ -517,7 +533,142 @@ mod tests {
                 checks: vec![],
             },
             crosswalk: vec![],
+            flows: vec![],
         }
+    }
+
+    const FAILING: &str = "flow-approval-dominates@triage/stage";
+
+    fn flow_section() -> FlowSection {
+        let node = |id: &str, kind: &str, status: &str, x: f64, y: f64| FlowDiagramNode {
+            id: id.into(),
+            kind: kind.into(),
+            label: id.into(),
+            detail: format!("{kind} detail that is long enough to wrap onto a second line"),
+            status: status.into(),
+            start: id == "issue",
+            x,
+            y,
+        };
+        let finding = |id: &str, status: &str| FlowFindingEntry {
+            id: id.into(),
+            status: status.into(),
+            severity: "high".into(),
+            summary: format!("{id} summary"),
+            hint: Some("approve first".into()),
+        };
+        FlowSection {
+            id: "triage".into(),
+            agent: "agent:a".into(),
+            purpose: "Triage invoices.".into(),
+            environment: Some("prod".into()),
+            data_sensitivity: "confidential".into(),
+            identity: "spiffe://acme.example/agents/{agent}/{task}/{run}".into(),
+            author: None,
+            version: 2,
+            saved: "saved 2026-11-28T10:00:00Z by alex@host".into(),
+            sha256: "c".repeat(64),
+            grants: vec!["read: read on res:invoices, ttl 15m".into()],
+            revocation: "revoke_leases on task_end, kill_switch".into(),
+            diagram: FlowDiagram {
+                nodes: vec![
+                    node("issue", "issue", "pass", 90.0, 54.0),
+                    node("approve", "approval", "none", 300.0, 54.0),
+                    node("stage", "tool_call", "fail", 300.0, 174.0),
+                    node("done", "end", "none", 510.0, 54.0),
+                ],
+                edges: vec![
+                    FlowDiagramEdge {
+                        from: 0,
+                        to: 1,
+                        highlighted: false,
+                    },
+                    FlowDiagramEdge {
+                        from: 0,
+                        to: 2,
+                        highlighted: true,
+                    },
+                    FlowDiagramEdge {
+                        from: 1,
+                        to: 3,
+                        highlighted: false,
+                    },
+                    FlowDiagramEdge {
+                        from: 2,
+                        to: 3,
+                        highlighted: false,
+                    },
+                ],
+            },
+            findings: vec![
+                finding("flow-structure@triage/triage", "pass"),
+                finding(FAILING, "fail"),
+            ],
+            subcategories: vec!["GOVERN 1.1".into()],
+            cedar: CedarExcerpt {
+                lines: vec![
+                    "// grant read".into(),
+                    "@id(\"grant:read\")".into(),
+                    "permit (".into(),
+                    "  principal is Bridle::Workload,".into(),
+                ],
+                more_lines: 12,
+                file: Some("pack.pdf.flows/triage.cedar".into()),
+                error: None,
+            },
+        }
+    }
+
+    /// Every text drawn on the body pages, in order.
+    fn texts(flow: &layout::Flow) -> Vec<String> {
+        flow.pages
+            .iter()
+            .flat_map(|p| p.ops.iter())
+            .filter_map(|op| match op {
+                printpdf::Op::ShowText { items } => Some(
+                    items
+                        .iter()
+                        .map(|i| match i {
+                            printpdf::TextItem::Text(t) => t.clone(),
+                            _ => String::new(),
+                        })
+                        .collect::<String>(),
+                ),
+                _ => None,
+            })
+            .collect()
+    }
+
+    #[test]
+    fn each_flow_gets_a_section_and_its_subcategories_name_it() {
+        let mut report = report();
+        report.flows = vec![flow_section()];
+        report.functions[0].categories[0].subcategories[0].findings = vec![
+            FAILING.to_owned(),
+            "flow-structure@triage/triage".to_owned(),
+        ];
+        let body = sections::body(&report);
+        let toc: Vec<&str> = body.headings.iter().map(|h| h.toc_title.as_str()).collect();
+        assert!(toc.contains(&"Approval flows"), "{toc:?}");
+        assert!(toc.contains(&"Flow triage — agent:a"), "{toc:?}");
+        let texts = texts(&body);
+        for expected in [
+            "Flows: triage — 1 fail, 1 pass (see “Approval flows”).",
+            FAILING,
+            "@id(\"grant:read\")",
+            "  principal is Bridle::Workload,",
+            "… 12 more lines; full policies in pack.pdf.flows/triage.cedar.",
+            "FAIL",
+            "ISSUE",
+        ] {
+            assert!(
+                texts.iter().any(|t| t.contains(expected.trim_start())),
+                "no `{expected}` in {texts:#?}"
+            );
+        }
+        let a = render(&report).unwrap();
+        assert!(a == render(&report).unwrap(), "two renderings differ");
+        assert!(!String::from_utf8_lossy(&a).contains("/Image"));
     }
 
     #[test]

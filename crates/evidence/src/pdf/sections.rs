@@ -3,7 +3,7 @@
 use super::figures;
 use super::fonts::Face;
 use super::layout::{BODY, BODY_WIDTH, Flow, INK, SMALL, SMALL_MUTED, TextStyle, col};
-use crate::report::{EvidenceReport, FindingEntry, ItemStatus, SubcategorySection};
+use crate::report::{EvidenceReport, FindingEntry, FlowSection, ItemStatus, SubcategorySection};
 
 /// How many risks and findings the executive summary lists (the summary fits one page).
 const TOP: usize = 6;
@@ -46,6 +46,7 @@ pub(crate) fn body(report: &EvidenceReport) -> Flow {
             }
         }
     }
+    approval_flows(&mut flow, report);
     path_figures(&mut flow, report);
     findings(&mut flow, report);
     risk_register(&mut flow, report);
@@ -268,6 +269,19 @@ fn subcategory(flow: &mut Flow, report: &EvidenceReport, sub: &SubcategorySectio
             &rows,
         );
     }
+    let flows: Vec<String> = report
+        .flows
+        .iter()
+        .filter(|f| f.findings.iter().any(|x| sub.findings.contains(&x.id)))
+        .map(|f| format!("{} — {}", f.id, f.status_summary(Some(&sub.findings))))
+        .collect();
+    if !flows.is_empty() {
+        flow.paragraph_at(
+            0.0,
+            SMALL,
+            &format!("Flows: {} (see “Approval flows”).", flows.join("; ")),
+        );
+    }
     let open: Vec<&FindingEntry> = sub
         .findings
         .iter()
@@ -345,6 +359,140 @@ fn subcategory(flow: &mut Flow, report: &EvidenceReport, sub: &SubcategorySectio
         }
     }
     flow.space(4.0);
+}
+
+/// The chapter on approval flows: one section per stored flow.
+fn approval_flows(flow: &mut Flow, report: &EvidenceReport) {
+    flow.heading(1, "Approval flows");
+    flow.paragraph(
+        BODY,
+        "Each approval flow states how one agent task gets its workload identity, its just-in-time \
+         grants, its human approval and its revocation. For each stored flow: its facts, its graph of \
+         steps, the findings of the design checks (approval and revocation on every path, standing \
+         access, least privilege, separation of duties, identity) and of the drift checks against the \
+         inventory at the evaluation time, and the first lines of the Cedar policies generated from it. \
+         The findings count in the statuses of the NIST AI RMF subcategories listed with each flow.",
+    );
+    if report.flows.is_empty() {
+        flow.paragraph(BODY, "No approval flow is stored.");
+    }
+    for section in &report.flows {
+        flow_section(flow, section);
+    }
+}
+
+fn flow_section(flow: &mut Flow, section: &FlowSection) {
+    flow.heading_with_toc(
+        2,
+        &format!("Flow {}", section.id),
+        &format!("Flow {} — {}", section.id, section.agent),
+    );
+    flow.paragraph(BODY, &section.purpose);
+    let opt = |o: &Option<String>| o.clone().unwrap_or_else(|| "—".to_owned());
+    let mut rows = vec![
+        vec!["Agent".to_owned(), section.agent.clone()],
+        vec!["Environment".to_owned(), opt(&section.environment)],
+        vec![
+            "Data sensitivity".to_owned(),
+            section.data_sensitivity.clone(),
+        ],
+        vec!["Workload identity".to_owned(), section.identity.clone()],
+        vec!["Author".to_owned(), opt(&section.author)],
+        vec![
+            "Stored document".to_owned(),
+            format!(
+                "version {}, {}\nsha256 {}",
+                section.version, section.saved, section.sha256
+            ),
+        ],
+        vec![
+            "Grants".to_owned(),
+            if section.grants.is_empty() {
+                "none".to_owned()
+            } else {
+                section.grants.join("\n")
+            },
+        ],
+        vec!["Revocation".to_owned(), section.revocation.clone()],
+        vec![
+            "Findings".to_owned(),
+            format!(
+                "{} ({} in all)",
+                section.status_summary(None),
+                section.findings.len()
+            ),
+        ],
+    ];
+    rows.push(vec![
+        "NIST AI RMF subcategories".to_owned(),
+        if section.subcategories.is_empty() {
+            "none".to_owned()
+        } else {
+            section.subcategories.join(", ")
+        },
+    ]);
+    flow.table(&[col("Fact", 1.0), col("Value", 3.4)], &rows);
+
+    if !section.diagram.nodes.is_empty() {
+        let height = figures::flow_diagram_height(&section.diagram, BODY_WIDTH);
+        flow.ensure(height + 24.0);
+        flow.heading(3, &format!("Steps of {}", section.id));
+        flow.figure(height, |c, top| {
+            figures::flow_diagram(c, top, BODY_WIDTH, &section.diagram)
+        });
+    }
+
+    flow.heading(3, &format!("Findings of {}", section.id));
+    if section.findings.is_empty() {
+        flow.paragraph(BODY, "No check produced a finding for this flow.");
+    } else {
+        let mut ordered: Vec<_> = section.findings.iter().collect();
+        // Failing and undecided first, each group in check order.
+        ordered.sort_by_key(|f| match f.status.as_str() {
+            "fail" => 0,
+            "unknown" => 1,
+            "accepted" => 2,
+            _ => 3,
+        });
+        let rows: Vec<Vec<String>> = ordered
+            .iter()
+            .map(|f| {
+                let mut what = f.summary.clone();
+                if f.status != "pass"
+                    && let Some(hint) = &f.hint
+                {
+                    what.push_str(&format!("\nFix: {hint}"));
+                }
+                vec![format!("{} / {}", f.status, f.severity), f.id.clone(), what]
+            })
+            .collect();
+        flow.table(
+            &[
+                col("Status", 0.9),
+                col("Finding", 3.8),
+                col("What was found", 3.5),
+            ],
+            &rows,
+        );
+    }
+
+    flow.heading(3, &format!("Cedar policies of {} (excerpt)", section.id));
+    let cedar = &section.cedar;
+    if let Some(error) = &cedar.error {
+        flow.paragraph(
+            BODY,
+            &format!("No Cedar policies could be generated from this flow: {error}"),
+        );
+        return;
+    }
+    flow.code_block(&cedar.lines, TextStyle::new(Face::Regular, 7.0, INK));
+    let rest = match (cedar.more_lines, &cedar.file) {
+        (0, Some(file)) => format!("The policies in full; also in {file}."),
+        (0, None) => "The policies in full.".to_owned(),
+        (n, Some(file)) => format!("… {n} more lines; full policies in {file}."),
+        (n, None) => format!("… {n} more lines (`bridle flow cedar {}`).", section.id),
+    };
+    flow.paragraph(SMALL_MUTED, &rest);
 }
 
 fn path_figures(flow: &mut Flow, report: &EvidenceReport) {
@@ -638,10 +786,11 @@ fn verification(flow: &mut Flow, report: &EvidenceReport) {
             s.sha256.clone(),
         ]);
     }
-    flow.table(&[col("Fact", 1.2), col("Value", 2.0)], &rows);
+    // Wide enough for a sha256 on one line.
+    flow.table(&[col("Fact", 1.0), col("Value", 2.5)], &rows);
     for step in [
         "bridle evidence verify FILE.pdf — exit 0 when the snapshot still rebuilds to the stated hash and the stated head is an entry of an intact audit chain; it also reports whether the inventory changed since (with --current, a change fails too).",
-        "sha256sum FILE.pdf.snapshot.json FILE.pdf.findings.json — must print the hashes above; the snapshot file is the canonical estate export, so its hash is also the estate hash.",
+        "sha256sum FILE.pdf.snapshot.json FILE.pdf.findings.json FILE.pdf.flows/* — must print the hashes above; the snapshot file is the canonical estate export, so its hash is also the estate hash.",
     ] {
         flow.paragraph_at(8.0, BODY, &format!("• {step}"));
     }
