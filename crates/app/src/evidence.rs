@@ -437,7 +437,12 @@ fn flow_section(
         identity: flow.identity.spiffe_id.clone(),
         author: flow.author.clone(),
         version: row.version,
-        saved: format!("saved {} by {}@{}", format_utc(&row.at), row.user, row.host),
+        saved: format!(
+            "saved {} by {}@{}",
+            row.at.format("%Y-%m-%dT%H:%M:%SZ"),
+            row.user,
+            row.host
+        ),
         sha256: row.sha256.clone(),
         grants: flow
             .grants
