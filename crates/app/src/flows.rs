@@ -550,9 +550,7 @@ impl Bridle {
 
     /// Cedar for a draft in the designer.
     pub fn flow_cedar_draft(draft: &wire::FlowDraft) -> Result<wire::CedarOutput, ApiError> {
-        let flow = read_draft(draft)
-            .map_err(|p| invalid(format!("the flow is not valid yet ({} problems)", p.len())))?;
-        cedar_of(&flow)
+        cedar_of(&valid_draft(draft)?)
     }
 
     /// Answers one request with the flow's Cedar policies.
@@ -570,9 +568,7 @@ impl Bridle {
         draft: &wire::FlowDraft,
         request: &wire::SimulationRequest,
     ) -> Result<wire::SimulationDecision, ApiError> {
-        let flow = read_draft(draft)
-            .map_err(|p| invalid(format!("the flow is not valid yet ({} problems)", p.len())))?;
-        simulate_on(&flow, request)
+        simulate_on(&valid_draft(draft)?, request)
     }
 
     /// Removes a flow (its versions stay in the history and the audit log).
@@ -639,6 +635,22 @@ fn imported(id: &str, file: &str, outcome: FlowSaved) -> wire::FlowImported {
         outcome: word.to_owned(),
         version,
     }
+}
+
+/// A draft that must be a valid flow already (for Cedar and the simulator); the error names the
+/// first problem.
+fn valid_draft(draft: &wire::FlowDraft) -> Result<Flow, ApiError> {
+    read_draft(draft).map_err(|problems| {
+        let first = problems
+            .first()
+            .map(|p| format!(": {}: {}", p.path, p.message))
+            .unwrap_or_default();
+        invalid(format!(
+            "the flow is not valid yet ({} problem{}){first}",
+            problems.len(),
+            if problems.len() == 1 { "" } else { "s" }
+        ))
+    })
 }
 
 /// Reads a designer draft with the document reader, so its problems are located the same way.

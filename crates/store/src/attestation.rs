@@ -176,20 +176,14 @@ impl Store {
 mod tests {
     use super::*;
 
+    use crate::tests::{actor, open, time};
+
     #[tokio::test]
     async fn attestations_are_stored_with_their_file_and_audited() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &dir.path().join("x.db"),
-            crate::AuditKey::at(dir.path().join("k")),
-        )
-        .await
-        .unwrap();
-        let actor = Actor {
-            user: "ana".into(),
-            host: "h".into(),
-        };
-        let at = parse_utc("2026-11-28T12:00:00Z").unwrap();
+        let store = open(&dir).await;
+        let actor = actor();
+        let at = time("2026-11-28T12:00:00Z");
         let file = AttachedFile {
             name: "policy.pdf".into(),
             content: b"policy".to_vec(),

@@ -213,20 +213,14 @@ fn stored_flow(row: &sqlx::sqlite::SqliteRow) -> Result<StoredFlow> {
 mod tests {
     use super::*;
 
+    use crate::tests::{actor, open, time};
+
     #[tokio::test]
     async fn flows_keep_every_version_and_their_audit_entries() {
         let dir = tempfile::tempdir().unwrap();
-        let store = Store::open(
-            &dir.path().join("x.db"),
-            crate::AuditKey::at(dir.path().join("k")),
-        )
-        .await
-        .unwrap();
-        let actor = Actor {
-            user: "ana".into(),
-            host: "h".into(),
-        };
-        let at = parse_utc("2026-11-28T12:00:00Z").unwrap();
+        let store = open(&dir).await;
+        let actor = actor();
+        let at = time("2026-11-28T12:00:00Z");
         let v1 = NewFlowVersion {
             id: "triage".into(),
             agent: "agent:a".into(),

@@ -19,18 +19,19 @@ fn estate(text: &str) -> Estate {
         .expect("test estate is valid")
 }
 
-fn time(text: &str) -> Timestamp {
+pub(crate) fn time(text: &str) -> Timestamp {
     parse_utc(text).unwrap()
 }
 
-fn actor() -> Actor {
+pub(crate) fn actor() -> Actor {
     Actor {
         user: "tester".into(),
         host: "test-host".into(),
     }
 }
 
-async fn open(dir: &tempfile::TempDir) -> Store {
+/// A fresh store (real migrations) in `dir`, with its audit key beside it.
+pub(crate) async fn open(dir: &tempfile::TempDir) -> Store {
     Store::open(
         &dir.path().join("x.db"),
         AuditKey::at(dir.path().join("audit.key")),

@@ -78,24 +78,7 @@ fn drift_finding(
     step: Option<&str>,
     subject: &str,
 ) -> FlowFinding {
-    let info = DRIFT_CHECKS
-        .iter()
-        .find(|c| c.id == check)
-        .expect("every drift check is listed");
-    FlowFinding {
-        id: format!("{check}@{}/{subject}", flow.id),
-        check,
-        flow: flow.id.clone(),
-        step: step.map(str::to_owned),
-        subject: subject.to_owned(),
-        status: Status::Pass,
-        severity: info.severity,
-        summary: String::new(),
-        evidence: Vec::new(),
-        hint: None,
-        path: Vec::new(),
-        entities: vec![flow.agent.clone()],
-    }
+    FlowFinding::new(DRIFT_CHECKS, check, flow, step, subject)
 }
 
 fn covered(flow: &Flow, resource: &str) -> ActionSet {

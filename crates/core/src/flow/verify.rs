@@ -257,23 +257,45 @@ fn finding(
     status: Status,
     summary: String,
 ) -> FlowFinding {
-    let info = FLOW_CHECKS
-        .iter()
-        .find(|c| c.id == check)
-        .expect("every flow check is listed");
-    FlowFinding {
-        id: format!("{check}@{}/{subject}", flow.id),
+    let mut f = FlowFinding::new(
+        FLOW_CHECKS,
         check,
-        flow: flow.id.clone(),
-        step: step.map(|s| s.id.clone()),
-        subject: subject.to_owned(),
-        status,
-        severity: info.severity,
-        summary,
-        evidence: Vec::new(),
-        hint: None,
-        path: Vec::new(),
-        entities: vec![flow.agent.clone()],
+        flow,
+        step.map(|s| s.id.as_str()),
+        subject,
+    );
+    f.status = status;
+    f.summary = summary;
+    f
+}
+
+impl FlowFinding {
+    /// A passing finding of `check` (one of `checks`) about `subject` of `flow`, to be filled in.
+    pub(super) fn new(
+        checks: &'static [CheckInfo],
+        check: &'static str,
+        flow: &Flow,
+        step: Option<&str>,
+        subject: &str,
+    ) -> FlowFinding {
+        let info = checks
+            .iter()
+            .find(|c| c.id == check)
+            .expect("every flow check is listed");
+        FlowFinding {
+            id: format!("{check}@{}/{subject}", flow.id),
+            check,
+            flow: flow.id.clone(),
+            step: step.map(str::to_owned),
+            subject: subject.to_owned(),
+            status: Status::Pass,
+            severity: info.severity,
+            summary: String::new(),
+            evidence: Vec::new(),
+            hint: None,
+            path: Vec::new(),
+            entities: vec![flow.agent.clone()],
+        }
     }
 }
 
