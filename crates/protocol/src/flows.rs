@@ -121,6 +121,10 @@ pub struct FlowDraft {
     pub data_sensitivity: String,
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autonomy: Option<String>,
     pub identity: IdentityDraft,
     #[serde(default)]
     pub grants: Vec<GrantDraft>,

@@ -8,7 +8,7 @@ use super::model::{
     FLOW_FORMAT, Flow, FlowDocument, REVOCATION_ACTIONS, REVOCATION_TRIGGERS, StepKind,
 };
 use super::spiffe;
-use crate::model::{Action, Sensitivity};
+use crate::model::{Action, Autonomy, Sensitivity};
 
 /// One problem in a flow document.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -109,6 +109,14 @@ pub fn validate_flow(flow: &Flow) -> Vec<FlowProblem> {
                 flow.data_sensitivity,
                 Sensitivity::expected()
             ),
+        );
+    }
+    if let Some(autonomy) = &flow.autonomy
+        && Autonomy::parse(autonomy).is_none()
+    {
+        problem(
+            "flow.autonomy".into(),
+            format!("`{autonomy}` is not one of {}", Autonomy::expected()),
         );
     }
     match spiffe::render(

@@ -36,6 +36,14 @@ pub struct Flow {
     /// Who designed the flow (separation of duties: they may not approve it).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub author: Option<String>,
+    /// The agent's owner as the designer knows it; used with the inventory's (and instead of it
+    /// when the agent is not in the inventory yet).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub owner: Option<String>,
+    /// The agent's autonomy (assistive, supervised, autonomous) when the inventory does not
+    /// know the agent; the inventory's wins when it does.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub autonomy: Option<String>,
     pub identity: WorkloadIdentity,
     /// The grants the task needs, each just in time.
     #[serde(default)]

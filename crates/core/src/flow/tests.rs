@@ -314,6 +314,51 @@ fn an_approver_who_owns_the_agent_or_wrote_the_flow_breaks_separation_of_duties(
 }
 
 #[test]
+fn without_the_agent_in_the_inventory_the_flow_s_owner_and_autonomy_decide() {
+    let mut flow = sound();
+    flow.agent = "agent:not-yet-deployed".into();
+    let statuses = |flow: &Flow| -> BTreeSet<String> { failing(flow, &estate()) };
+    // Nothing known about the agent: unknown, never pass.
+    assert_eq!(
+        statuses(&flow),
+        set(&[
+            "unknown flow-no-standing-access@invoice-triage/read-invoices",
+            "unknown flow-no-standing-access@invoice-triage/write-staging",
+            "unknown flow-separation-of-duties@invoice-triage/approve",
+        ])
+    );
+    // Declared in the flow: decided, and the sound design passes.
+    flow.owner = Some("olivia.owner@acme.example".into());
+    flow.autonomy = Some("autonomous".into());
+    assert_eq!(statuses(&flow), BTreeSet::new());
+    // The owner approving is caught from the flow's own declaration.
+    step_mut(&mut flow, "approve")
+        .approval
+        .as_mut()
+        .unwrap()
+        .approvers[0]
+        .person = Some("olivia.owner@acme.example".into());
+    assert_eq!(
+        statuses(&flow),
+        set(&["fail flow-separation-of-duties@invoice-triage/approve"])
+    );
+    // A declared owner that differs from the inventory's is checked too.
+    let mut flow = sound();
+    flow.owner = Some("fiona.finance@acme.example".into());
+    assert_eq!(
+        failing(&flow, &estate()),
+        set(&["fail flow-separation-of-duties@invoice-triage/approve"])
+    );
+    assert!(
+        parse_flow(&SOUND.replace("author:", "autonomy: rogue\n  author:"))
+            .unwrap_err()
+            .problems
+            .iter()
+            .any(|p| p.path == "flow.autonomy")
+    );
+}
+
+#[test]
 fn an_identity_shared_with_another_task_or_agent_or_a_person_fails() {
     let estate = estate();
     let mut other = sound();

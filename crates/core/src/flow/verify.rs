@@ -221,10 +221,15 @@ pub fn verify_flow(flow: &Flow, context: &FlowContext<'_>) -> Vec<FlowFinding> {
     out
 }
 
-/// What the inventory says about the flow's agent and resources.
+/// What the inventory (and, where it is silent, the flow) says about the agent and resources.
 struct Facts<'a> {
-    owner: Option<Option<&'a str>>,
+    /// The agent's owners: the inventory's and the one the flow names (usually the same).
+    owners: Vec<String>,
+    /// Why no owner is known, when none is.
+    owner_unknown: Option<String>,
     autonomy: Option<Autonomy>,
+    /// Where the autonomy comes from, for the evidence.
+    autonomy_source: &'static str,
     sensitivity: BTreeMap<&'a str, Sensitivity>,
 }
 
@@ -233,9 +238,31 @@ impl<'a> Facts<'a> {
         let agent = context
             .estate
             .and_then(|e| e.agents.iter().find(|a| a.id == flow.agent));
+        let mut owners: Vec<String> = agent
+            .and_then(|a| a.owner.clone())
+            .into_iter()
+            .chain(flow.owner.clone())
+            .collect();
+        owners.dedup_by(|a, b| same_person(a, b));
+        let owner_unknown = owners.is_empty().then(|| match agent {
+            None => format!(
+                "agent {} is not in the inventory and the flow names no owner",
+                flow.agent
+            ),
+            Some(_) => format!("agent {} has no owner recorded", flow.agent),
+        });
+        let (autonomy, autonomy_source) = match agent {
+            Some(a) => (Some(a.autonomy), "the inventory"),
+            None => (
+                flow.autonomy.as_deref().and_then(Autonomy::parse),
+                "the flow (the agent is not in the inventory)",
+            ),
+        };
         Facts {
-            owner: agent.map(|a| a.owner.as_deref()),
-            autonomy: agent.map(|a| a.autonomy),
+            owners,
+            owner_unknown,
+            autonomy,
+            autonomy_source,
             sensitivity: context
                 .estate
                 .map(|e| {
@@ -645,7 +672,7 @@ fn no_standing_access(
                         grant.id
                     );
                     f.evidence.push(format!(
-                        "agent {} is not in the inventory: its autonomy is unknown",
+                        "agent {} is not in the inventory and the flow does not declare its autonomy",
                         flow.agent
                     ));
                 }
@@ -655,7 +682,10 @@ fn no_standing_access(
                         "Autonomous agent gets grant `{}` with neither an approval nor a policy condition",
                         grant.id
                     );
-                    f.evidence.push(format!("{} is autonomous", flow.agent));
+                    f.evidence.push(format!(
+                        "{} is autonomous (from {})",
+                        flow.agent, facts.autonomy_source
+                    ));
                     f.hint = Some(format!(
                         "Issue `{}` only after an approval step, or give it a `condition` the policy checks.",
                         grant.id
@@ -933,14 +963,13 @@ fn separation_of_duties(flow: &Flow, facts: &Facts<'_>, out: &mut Vec<FlowFindin
                 }
             }
         }
-        match facts.owner {
-            None => unknowns.push(format!("agent {} is not in the inventory", flow.agent)),
-            Some(None) => unknowns.push(format!("agent {} has no owner recorded", flow.agent)),
-            Some(Some(owner)) => {
-                for (person, label) in &people {
-                    if same_person(person, owner) {
-                        conflicts.push(format!("{label} owns the agent {}", flow.agent));
-                    }
+        if let Some(why) = &facts.owner_unknown {
+            unknowns.push(why.clone());
+        }
+        for owner in &facts.owners {
+            for (person, label) in &people {
+                if same_person(person, owner) {
+                    conflicts.push(format!("{label} owns the agent {}", flow.agent));
                 }
             }
         }
