@@ -32,7 +32,10 @@ pub async fn flow_preview(
 }
 
 #[tauri::command]
-pub async fn flow_save(console: State<'_, Console>, draft: FlowDraft) -> Result<FlowView, ApiError> {
+pub async fn flow_save(
+    console: State<'_, Console>,
+    draft: FlowDraft,
+) -> Result<FlowView, ApiError> {
     let actor = bridle_app::current_actor();
     console
         .bridle()?

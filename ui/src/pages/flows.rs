@@ -10,10 +10,9 @@ use std::time::Duration;
 use bridle_protocol::ApiError;
 use bridle_protocol::console::{InventoryKind, InventoryQuery};
 use bridle_protocol::flows::{
-    ApprovalDraft, ApproverDraft, CedarOutput, FlowDraft, FlowDriftView, FlowFinding,
-    FlowSummary, FlowView, FlowWhatIfView, GrantDraft, IdentityDraft, IssueDraft,
-    RevocationDraft, RevokeDraft, SimulationDecision, SimulationRequest, StepDraft,
-    ToolCallDraft,
+    ApprovalDraft, ApproverDraft, CedarOutput, FlowDraft, FlowDriftView, FlowFinding, FlowSummary,
+    FlowView, FlowWhatIfView, GrantDraft, IdentityDraft, IssueDraft, RevocationDraft,
+    SimulationDecision, SimulationRequest, StepDraft, ToolCallDraft,
 };
 use leptos::prelude::*;
 use leptos::task::spawn_local;
@@ -254,7 +253,13 @@ enum Tab {
 }
 
 impl Tab {
-    const ALL: [Tab; 5] = [Tab::Yaml, Tab::Cedar, Tab::Simulator, Tab::Drift, Tab::WhatIf];
+    const ALL: [Tab; 5] = [
+        Tab::Yaml,
+        Tab::Cedar,
+        Tab::Simulator,
+        Tab::Drift,
+        Tab::WhatIf,
+    ];
 
     fn label(self) -> &'static str {
         match self {
@@ -773,7 +778,10 @@ fn StepCard(designer: Designer, index: usize, ids: Memo<Vec<String>>) -> impl In
     let i = index;
     let kind = Memo::new(move |_| d.step_value(i, |s| s.kind.clone()));
     let id = Memo::new(move |_| d.step_value(i, |s| s.id.clone()));
-    let is_start = move || d.draft.with(|f| f.steps.get(i).is_some_and(|s| s.id == f.start));
+    let is_start = move || {
+        d.draft
+            .with(|f| f.steps.get(i).is_some_and(|s| s.id == f.start))
+    };
     let next_boxes = move || {
         if kind.get() == "end" {
             return view! { <span class="muted">"an end step finishes the flow"</span> }.into_any();
@@ -820,17 +828,20 @@ fn StepCard(designer: Designer, index: usize, ids: Memo<Vec<String>>) -> impl In
                 <span class=move || format!("step-kind kind-{}", kind.get())>{move || kind.get()}</span>
                 {move || is_start().then(|| view! { <span class="pill start-pill">"start"</span> })}
                 {text_field("Id", "step-id", move || id.get(), move |v| {
-                    // Renaming a step keeps the ways into it and the start.
+                    // Renaming a step keeps the ways into it and the start, unless the old or
+                    // the new id is also another step's (then the references are ambiguous).
                     let old = id.get_untracked();
                     d.edit(|f| {
-                        for s in &mut f.steps {
+                        let old_unique = f.steps.iter().filter(|s| s.id == old).count() == 1;
+                        let new_free = !f.steps.iter().any(|s| s.id == v);
+                        for s in f.steps.iter_mut().filter(|_| old_unique && new_free) {
                             for n in &mut s.next {
                                 if *n == old {
                                     *n = v.clone();
                                 }
                             }
                         }
-                        if f.start == old {
+                        if old_unique && new_free && f.start == old {
                             f.start = v.clone();
                         }
                         if let Some(s) = f.steps.get_mut(i) {
@@ -995,7 +1006,7 @@ fn revoke_fields(d: Designer, i: usize) -> impl IntoView {
                                 let on = event_target_checked(&e);
                                 let c = c2.clone();
                                 d.edit_step(i, |s| {
-                                    let mut r = s.revoke.take().unwrap_or(RevokeDraft::default());
+                                    let mut r = s.revoke.take().unwrap_or_default();
                                     r.credentials.retain(|y| *y != c);
                                     if on {
                                         r.credentials.push(c);
