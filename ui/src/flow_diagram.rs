@@ -143,7 +143,7 @@ fn draw_node(node: &FlowNode) -> impl IntoView + use<> {
             {shape(&node.kind)}
             <text class="node-kind" x="0" y="-12" text-anchor="middle">{kind_label(&node.kind).to_owned()}</text>
             <text class="node-label" x="0" y="4" text-anchor="middle">{shorten(&node.label, 22)}</text>
-            <text class="node-detail" x="0" y="18" text-anchor="middle">{shorten(&node.detail, 26)}</text>
+            <text class="node-detail" x="0" y="18" text-anchor="middle">{shorten(&node.detail, 24)}</text>
             {message_view}
         </g>
     }

@@ -87,8 +87,10 @@ fn FlowTable(flows: Vec<FlowSummary>) -> impl IntoView {
                     <td><a href=href class="flow-link"><code>{f.id.clone()}</code></a></td>
                     <td><code>{f.agent.clone()}</code></td>
                     <td class="ellipsis" title=f.purpose.clone()>{f.purpose.clone()}</td>
-                    <td>{f.environment.clone().unwrap_or_else(|| "—".into())}</td>
-                    <td>{f.data_sensitivity.clone()}</td>
+                    <td>{match &f.environment {
+                        Some(env) => format!("{env} · {}", f.data_sensitivity),
+                        None => f.data_sensitivity.clone(),
+                    }}</td>
                     <td class="num">{f.steps}</td>
                     <td class="num">{f.grants}</td>
                     <td class="flow-totals">
@@ -96,8 +98,9 @@ fn FlowTable(flows: Vec<FlowSummary>) -> impl IntoView {
                         <span class="total-unknown">{format!("{} unknown", f.unknown)}</span>
                         <span class="total-pass">{format!("{} pass", f.pass)}</span>
                     </td>
-                    <td class="num">{f.version}</td>
-                    <td>{format!("{} by {}", when(&f.updated_at), f.updated_by)}</td>
+                    <td title=format!("saved {} by {}", when(&f.updated_at), f.updated_by)>
+                        {format!("v{} · {}", f.version, f.updated_at.format("%Y-%m-%d"))}
+                    </td>
                 </tr>
             }
         })
@@ -111,13 +114,11 @@ fn FlowTable(flows: Vec<FlowSummary>) -> impl IntoView {
                             <th>"Flow"</th>
                             <th>"Agent"</th>
                             <th>"Purpose"</th>
-                            <th>"Environment"</th>
-                            <th>"Data"</th>
+                            <th>"Environment · data"</th>
                             <th>"Steps"</th>
                             <th>"Grants"</th>
                             <th>"Verification"</th>
                             <th>"Version"</th>
-                            <th>"Saved"</th>
                         </tr>
                     </thead>
                     <tbody>{rows}</tbody>
