@@ -99,7 +99,7 @@ fn FlowTable(flows: Vec<FlowSummary>) -> impl IntoView {
                         <span class="total-pass">{format!("{} pass", f.pass)}</span>
                     </td>
                     <td title=format!("saved {} by {}", when(&f.updated_at), f.updated_by)>
-                        {format!("v{} · {}", f.version, f.updated_at.format("%Y-%m-%d"))}
+                        {format!("v{}", f.version)}
                     </td>
                 </tr>
             }
