@@ -34,6 +34,16 @@ fn main() {
             "comment_risk",
             "risk_suggestions",
             "add_suggested_risk",
+            "flow_list",
+            "flow_show",
+            "flow_preview",
+            "flow_save",
+            "flow_delete",
+            "flow_export",
+            "flow_cedar_draft",
+            "flow_simulate_draft",
+            "flow_drift",
+            "flow_what_if",
         ]),
     ))
     .expect("tauri-build failed");

@@ -6,6 +6,7 @@
 
 mod commands;
 mod compliance_commands;
+mod flow_commands;
 
 use std::path::PathBuf;
 use std::sync::Mutex;
@@ -110,6 +111,16 @@ fn main() -> Result<()> {
             compliance_commands::comment_risk,
             compliance_commands::risk_suggestions,
             compliance_commands::add_suggested_risk,
+            flow_commands::flow_list,
+            flow_commands::flow_show,
+            flow_commands::flow_preview,
+            flow_commands::flow_save,
+            flow_commands::flow_delete,
+            flow_commands::flow_export,
+            flow_commands::flow_cedar_draft,
+            flow_commands::flow_simulate_draft,
+            flow_commands::flow_drift,
+            flow_commands::flow_what_if,
         ])
         .build(tauri::generate_context!())
         .context("cannot start the window")?;

@@ -352,3 +352,89 @@ pub async fn graph_view(
     }
     call("graph_view", &Args { request }).await
 }
+
+// Approval flows and their designer.
+
+use bridle_protocol::flows::{
+    CedarOutput, FlowDraft, FlowDriftView, FlowSummary, FlowView, FlowWhatIfView,
+    SimulationDecision, SimulationRequest,
+};
+
+#[derive(Serialize)]
+struct Id<'a> {
+    id: &'a str,
+}
+
+#[derive(Serialize)]
+struct Draft<'a> {
+    draft: &'a FlowDraft,
+}
+
+pub async fn flow_list() -> Result<Vec<FlowSummary>, ApiError> {
+    call("flow_list", &NoArgs {}).await
+}
+
+pub async fn flow_show(id: &str) -> Result<FlowView, ApiError> {
+    call("flow_show", &Id { id }).await
+}
+
+pub async fn flow_preview(draft: &FlowDraft) -> Result<FlowView, ApiError> {
+    call("flow_preview", &Draft { draft }).await
+}
+
+pub async fn flow_save(draft: &FlowDraft) -> Result<FlowView, ApiError> {
+    call("flow_save", &Draft { draft }).await
+}
+
+pub async fn flow_delete(id: &str) -> Result<(), ApiError> {
+    call("flow_delete", &Id { id }).await
+}
+
+pub async fn flow_export(id: &str) -> Result<String, ApiError> {
+    call("flow_export", &Id { id }).await
+}
+
+pub async fn flow_cedar_draft(draft: &FlowDraft) -> Result<CedarOutput, ApiError> {
+    call("flow_cedar_draft", &Draft { draft }).await
+}
+
+pub async fn flow_simulate_draft(
+    draft: &FlowDraft,
+    request: &SimulationRequest,
+) -> Result<SimulationDecision, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        draft: &'a FlowDraft,
+        request: &'a SimulationRequest,
+    }
+    call("flow_simulate_draft", &Args { draft, request }).await
+}
+
+pub async fn flow_drift(id: &str) -> Result<FlowDriftView, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        id: &'a str,
+        at: Option<Timestamp>,
+    }
+    call("flow_drift", &Args { id, at: None }).await
+}
+
+pub async fn flow_what_if(id: &str) -> Result<FlowWhatIfView, ApiError> {
+    #[derive(Serialize)]
+    struct Args<'a> {
+        id: &'a str,
+        at: Option<Timestamp>,
+    }
+    call("flow_what_if", &Args { id, at: None }).await
+}
+
+#[wasm_bindgen]
+extern "C" {
+    #[wasm_bindgen(js_namespace = Date, js_name = now)]
+    fn date_now() -> f64;
+}
+
+/// The current time in whole seconds since the Unix epoch (the simulator's `now`).
+pub fn epoch_seconds() -> i64 {
+    (date_now() / 1000.0).floor() as i64
+}

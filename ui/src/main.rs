@@ -4,6 +4,7 @@
 //! and reaches the backend solely through `ipc.rs`, the one file that touches `wasm_bindgen`.
 //! Pages own their requests and error display; `widgets.rs` only renders what it is given.
 
+mod flow_diagram;
 mod format;
 mod graph_draw;
 mod graph_route;

@@ -18,6 +18,10 @@ pub enum Route {
     Findings,
     Frameworks,
     Risks,
+    /// Stored approval flows.
+    Flows,
+    /// The flow designer: a stored flow by id, or a new draft.
+    FlowEdit(Option<String>),
     NotFound(String),
 }
 
@@ -42,6 +46,12 @@ impl Route {
             "findings" => Route::Findings,
             "frameworks" => Route::Frameworks,
             "risks" => Route::Risks,
+            "flows" if rest.is_empty() => Route::Flows,
+            "flows" => match rest.split_once('?') {
+                Some(("edit", query)) => Route::FlowEdit(param(query, "id")),
+                None if rest == "edit" => Route::FlowEdit(None),
+                _ => Route::NotFound(path.to_owned()),
+            },
             _ => Route::NotFound(path.to_owned()),
         }
     }
@@ -58,6 +68,9 @@ impl Route {
             Route::Findings => "#/findings".to_owned(),
             Route::Frameworks => "#/frameworks".to_owned(),
             Route::Risks => "#/risks".to_owned(),
+            Route::Flows => "#/flows".to_owned(),
+            Route::FlowEdit(None) => "#/flows/edit".to_owned(),
+            Route::FlowEdit(Some(id)) => format!("#/flows/edit?id={}", encode(id)),
             Route::NotFound(path) => format!("#/{path}"),
         }
     }
@@ -76,6 +89,11 @@ pub fn current() -> Route {
 pub fn query_param(name: &str) -> Option<String> {
     let hash = window().location().hash().unwrap_or_default();
     let (_, query) = hash.split_once('?')?;
+    param(query, name)
+}
+
+/// A parameter of a query string (`a=1&b=2`), decoded.
+fn param(query: &str, name: &str) -> Option<String> {
     query.split('&').find_map(|pair| {
         let (key, value) = pair.split_once('=').unwrap_or((pair, ""));
         (key == name).then(|| decode(value))
@@ -145,5 +163,9 @@ mod tests {
         );
         assert_eq!(Route::parse(""), Route::Dashboard);
         assert_eq!(Route::parse(&Route::Brokers.href()), Route::Brokers);
+        assert_eq!(Route::parse("#/flows"), Route::Flows);
+        assert_eq!(Route::parse("#/flows/edit"), Route::FlowEdit(None));
+        let edit = Route::FlowEdit(Some("invoice triage/1".to_owned()));
+        assert_eq!(Route::parse(&edit.href()), edit);
     }
 }

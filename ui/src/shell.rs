@@ -160,6 +160,10 @@ fn Console(info: ConsoleInfo) -> impl IntoView {
                             view! { <pages::frameworks::Frameworks /> }.into_any()
                         }
                         Route::Risks => view! { <pages::risks::RiskRegister /> }.into_any(),
+                        Route::Flows => view! { <pages::flows::FlowList /> }.into_any(),
+                        Route::FlowEdit(id) => {
+                            view! { <pages::flows::FlowDesigner id /> }.into_any()
+                        }
                         Route::NotFound(path) => {
                             view! {
                                 <section class="empty-state">
@@ -191,6 +195,7 @@ fn Navigation() -> impl IntoView {
                 let current = shell.route.get();
                 match (&target, &current) {
                     (Route::Inventory(a), Route::Inventory(b)) => a == b,
+                    (Route::Flows, Route::FlowEdit(_)) => true,
                     _ => target == current,
                 }
             }
@@ -233,6 +238,7 @@ fn Navigation() -> impl IntoView {
                 {link(Route::Findings, "Findings", "nav-findings")}
                 {link(Route::Frameworks, "Frameworks", "nav-frameworks")}
                 {link(Route::Risks, "Risk register", "nav-risks")}
+                {link(Route::Flows, "Flows", "nav-flows")}
             </div>
             <div class="nav-group">
                 <div class="nav-heading">"Analysis"</div>

@@ -5,6 +5,7 @@ pub mod dashboard;
 pub mod entity;
 pub mod evidence;
 pub mod findings;
+pub mod flows;
 pub mod frameworks;
 pub mod graph;
 pub mod import;
