@@ -12,7 +12,7 @@ use std::path::PathBuf;
 use std::sync::Mutex;
 
 use anyhow::{Context, Result};
-use bridle_app::{Bridle, DataPaths, PreparedImport};
+use bridle_app::{Bridle, DataPaths};
 use bridle_protocol::console::ConsoleInfo;
 use bridle_protocol::{ApiError, ImportOutcome};
 use clap::Parser;
@@ -135,7 +135,7 @@ fn main() -> Result<()> {
     Ok(())
 }
 
-/// Opens (creating if needed) the inventory; with `demo`, loads the demo estate into it first.
+/// Opens (creating if needed) the inventory; with `demo`, loads the demo (estate and flows) first.
 async fn open(
     database: &std::path::Path,
     audit_key: &std::path::Path,
@@ -145,15 +145,8 @@ async fn open(
     DataPaths::ensure_parent(audit_key)?;
     let bridle = Bridle::open(database, audit_key).await?;
     if demo {
-        let prepared = PreparedImport::from_bytes(
-            "demo estate".to_owned(),
-            bridle_app::DEMO_ESTATE,
-            bridle_core::estate::Syntax::Json,
-        );
         let actor = bridle_app::current_actor();
-        let outcome = bridle
-            .import(prepared, bridle_app::DEMO_SOURCE, bridle_app::now(), &actor)
-            .await?;
+        let outcome = bridle.load_demo(bridle_app::now(), &actor).await?;
         if let ImportOutcome::Rejected { diagnostics } = outcome {
             tracing::error!(?diagnostics, "the built-in demo estate was rejected");
         }

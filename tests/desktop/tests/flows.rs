@@ -128,8 +128,17 @@ async fn a_flow_built_in_the_designer_fails_until_its_approval_moves_first() {
     let (_driver, port) = start_driver(&display, &inventory);
     let client = open_window(port, &inventory.db).await;
 
+    // The demo's two flows are listed with the totals `bridle flow ls` gives.
     click(&client, "[data-testid=nav-flows]").await;
-    find(&client, "#flows-empty").await;
+    let listed: Vec<Value> =
+        serde_json::from_str(&inventory.cli(&["flow", "ls", "--json"])).unwrap();
+    assert_eq!(listed.len(), 2, "the demo has two flows");
+    for flow in &listed {
+        let id = flow["id"].as_str().unwrap();
+        let row = text(&client, &format!("#flows-table tr[data-flow='{id}']")).await;
+        assert!(row.contains(flow["agent"].as_str().unwrap()), "{row}");
+        assert!(row.contains(&flow["fail"].to_string()), "{row} vs {flow}");
+    }
     click(&client, "#new-flow").await;
 
     // The skeleton: approve → issue → call → revoke → done, drawn and verified.
@@ -309,10 +318,17 @@ async fn a_flow_built_in_the_designer_fails_until_its_approval_moves_first() {
     let audit = inventory.cli(&["audit", "log", "--json"]);
     assert!(audit.contains("flow.create"), "the save is audited");
     inventory.cli(&["audit", "verify"]);
-    // TODO(lead): once `bridle flow` lands in the CLI, assert that the CLI agrees:
-    // `bridle --db DB flow check invoice-staging --json` lists
-    // `flow-approval-dominates@invoice-staging/stage` with status `pass` (and `flow show
-    // invoice-staging --json` has start `approve`).
+    // The CLI reads the same stored flow and the same verdict.
+    let checked: Vec<Value> =
+        serde_json::from_str(&inventory.cli(&["flow", "check", FLOW, "--json"])).unwrap();
+    let stage = checked
+        .iter()
+        .find(|f| f["id"] == format!("flow-approval-dominates@{FLOW}/stage"))
+        .expect("the CLI verifies the stored flow");
+    assert_eq!(stage["status"], "pass", "{stage}");
+    let shown: Value =
+        serde_json::from_str(&inventory.cli(&["flow", "show", FLOW, "--json"])).unwrap();
+    assert_eq!(shown["draft"]["start"], "approve");
 
     // The task's own request is allowed by the stored flow's policies.
     click(&client, "#tab-simulator").await;

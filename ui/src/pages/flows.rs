@@ -27,6 +27,8 @@ use crate::widgets_compliance::{SeverityBadge, StatusBadge};
 
 const STEP_KINDS: [&str; 5] = ["approval", "issue", "tool_call", "revoke", "end"];
 const SENSITIVITIES: [&str; 4] = ["public", "internal", "confidential", "restricted"];
+/// The first (empty) choice leaves the agent's autonomy to the inventory.
+const AUTONOMIES: [&str; 4] = ["", "assistive", "supervised", "autonomous"];
 const TRIGGERS: [&str; 4] = ["task_end", "ttl", "anomaly", "kill_switch"];
 const REVOCATION_ACTIONS: [&str; 4] = [
     "revoke_leases",
@@ -200,6 +202,8 @@ fn skeleton(agent: &str, resource: &str, author: Option<String>) -> FlowDraft {
         environment: Some("prod".into()),
         data_sensitivity: "internal".into(),
         author,
+        owner: None,
+        autonomy: None,
         identity: IdentityDraft {
             spiffe_id: "spiffe://example.org/agents/{agent}/{task}/{run}".into(),
         },
@@ -658,6 +662,8 @@ fn TaskForm(designer: Designer) -> impl IntoView {
                 {text_field("Environment", "flow-environment", move || d.draft.with(|f| f.environment.clone().unwrap_or_default()), move |v| d.edit(|f| f.environment = optional(v)))}
                 {select_field("Data sensitivity", "flow-sensitivity", &SENSITIVITIES, move || d.draft.with(|f| f.data_sensitivity.clone()), move |v| d.edit(|f| f.data_sensitivity = v))}
                 {text_field("Author", "flow-author", move || d.draft.with(|f| f.author.clone().unwrap_or_default()), move |v| d.edit(|f| f.author = optional(v)))}
+                {text_field("Agent owner (else the inventory's)", "flow-owner", move || d.draft.with(|f| f.owner.clone().unwrap_or_default()), move |v| d.edit(|f| f.owner = optional(v)))}
+                {select_field("Autonomy (else the inventory's)", "flow-autonomy", &AUTONOMIES, move || d.draft.with(|f| f.autonomy.clone().unwrap_or_default()), move |v| d.edit(|f| f.autonomy = optional(v)))}
             </div>
             <label class="flow-field wide">
                 <span class="flow-field-label">"Purpose"</span>
