@@ -263,13 +263,14 @@ where
     }
 }
 
+/// Waits for an element. fantoccini's own wait gives up on a stale element (the console
+/// re-rendered the node between finding and using it, e.g. right after a reload), so every error
+/// is retried until [`PATIENCE`] runs out.
 pub async fn find(client: &Client, css: &str) -> Element {
-    client
-        .wait()
-        .at_most(PATIENCE)
-        .for_element(Locator::Css(css))
-        .await
-        .unwrap_or_else(|e| panic!("no element `{css}`: {e}"))
+    eventually(&format!("element `{css}`"), || async {
+        client.find(Locator::Css(css)).await.ok()
+    })
+    .await
 }
 
 pub async fn text(client: &Client, css: &str) -> String {

@@ -495,13 +495,17 @@ fn approval_dominates(
             f.evidence
                 .push(format!("path with no approval: {}", path.join(" → ")));
             f.hint = Some(match later.first() {
-                Some(approval) => format!(
-                    "Move approval `{approval}` before `{}` (e.g. between `{}` and `{}`).",
-                    step.id,
-                    path.get(path.len().saturating_sub(2))
-                        .map_or(flow.start.as_str(), String::as_str),
-                    step.id
-                ),
+                Some(approval) => match path.len().checked_sub(2).map(|i| &path[i]) {
+                    Some(before) => format!(
+                        "Move approval `{approval}` before `{}` (e.g. between `{before}` and `{}`).",
+                        step.id, step.id
+                    ),
+                    // `step` is the start itself.
+                    None => format!(
+                        "Move approval `{approval}` before `{}`: make it the start, leading to `{}`.",
+                        step.id, step.id
+                    ),
+                },
                 None => format!(
                     "Add an approval step on every way from `{}` to `{}`.",
                     flow.start, step.id
