@@ -75,7 +75,7 @@ pub async fn collect(profile: &Profile) -> Result<Collected, BrokerError> {
                     initialize
                         .get("capabilities")
                         .and_then(Value::as_object)
-                        .map(|c| c.keys().cloned().collect::<Vec<_>>())
+                        .map(sorted_keys)
                         .unwrap_or_default()
                 ),
             ),
@@ -123,7 +123,7 @@ pub async fn collect(profile: &Profile) -> Result<Collected, BrokerError> {
             .get("inputSchema")
             .and_then(|s| s.get("properties"))
             .and_then(Value::as_object)
-            .map(|p| p.keys().cloned().collect())
+            .map(sorted_keys)
             .unwrap_or_default();
         collected.observations.push(Observation {
             kind: "mcp.tool".into(),
@@ -414,6 +414,14 @@ impl Session {
             tracing::debug!(%error, "closing the MCP session failed");
         }
     }
+}
+
+/// An object's keys in sorted order: a JSON object's own order is the server's (and serde_json
+/// keeps it when another crate turns on `preserve_order`), and facts must not depend on it.
+fn sorted_keys(object: &Map<String, Value>) -> Vec<String> {
+    let mut keys: Vec<String> = object.keys().cloned().collect();
+    keys.sort();
+    keys
 }
 
 #[cfg(test)]
