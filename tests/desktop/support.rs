@@ -273,6 +273,45 @@ pub async fn find(client: &Client, css: &str) -> Element {
     .await
 }
 
+pub async fn click(client: &Client, css: &str) {
+    find(client, css)
+        .await
+        .click()
+        .await
+        .unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
+}
+
+/// Replaces the text of an input.
+pub async fn type_into(client: &Client, css: &str, text: &str) {
+    let element = find(client, css).await;
+    element.clear().await.unwrap();
+    element
+        .send_keys(text)
+        .await
+        .unwrap_or_else(|e| panic!("cannot type into `{css}`: {e}"));
+}
+
+/// Picks an option of a `<select>` by its value.
+pub async fn choose(client: &Client, css: &str, value: &str) {
+    find(client, css)
+        .await
+        .select_by_value(value)
+        .await
+        .unwrap_or_else(|e| panic!("cannot choose `{value}` in `{css}`: {e}"));
+}
+
+/// Scrolls the page so that the element is in view (screenshots show the viewport only).
+pub async fn scroll_to(client: &Client, css: &str) {
+    let element = find(client, css).await;
+    client
+        .execute(
+            "arguments[0].scrollIntoView({ block: 'start' });",
+            vec![serde_json::to_value(&element).unwrap()],
+        )
+        .await
+        .unwrap();
+}
+
 pub async fn text(client: &Client, css: &str) -> String {
     find(client, css)
         .await

@@ -40,14 +40,6 @@ async fn matched(client: &Client, not: Option<u64>) -> u64 {
     .await
 }
 
-async fn choose(client: &Client, css: &str, value: &str) {
-    find(client, css)
-        .await
-        .select_by_value(value)
-        .await
-        .unwrap_or_else(|e| panic!("cannot choose `{value}` in `{css}`: {e}"));
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn findings_filter_like_the_cli_and_frameworks_show_coverage_and_crosswalk() {
     let inventory = Inventory::new();

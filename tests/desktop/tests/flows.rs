@@ -14,31 +14,6 @@ use support::*;
 
 const FLOW: &str = "invoice-staging";
 
-async fn click(client: &Client, css: &str) {
-    find(client, css)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
-}
-
-async fn type_into(client: &Client, css: &str, text: &str) {
-    let element = find(client, css).await;
-    element.clear().await.unwrap();
-    element
-        .send_keys(text)
-        .await
-        .unwrap_or_else(|e| panic!("cannot type into `{css}`: {e}"));
-}
-
-async fn choose(client: &Client, css: &str, value: &str) {
-    find(client, css)
-        .await
-        .select_by_value(value)
-        .await
-        .unwrap_or_else(|e| panic!("cannot choose `{value}` in `{css}`: {e}"));
-}
-
 /// Ticks or unticks the checkbox `next` in step `step`'s "Next" row.
 async fn set_next(client: &Client, step: &str, next: &str, on: bool) {
     let css = format!(".step-card[data-step='{step}'] input[data-next='{next}']");
@@ -57,18 +32,6 @@ async fn set_next(client: &Client, step: &str, next: &str, on: bool) {
 async fn is_checked(client: &Client, css: &str) -> Option<bool> {
     let element = client.find(Locator::Css(css)).await.ok()?;
     Some(element.prop("checked").await.ok()??.as_str() == "true")
-}
-
-/// Scrolls the page so that the element is in view (screenshots show the viewport only).
-async fn scroll_to(client: &Client, css: &str) {
-    let element = find(client, css).await;
-    client
-        .execute(
-            "arguments[0].scrollIntoView({ block: 'start' });",
-            vec![serde_json::to_value(&element).unwrap()],
-        )
-        .await
-        .unwrap();
 }
 
 /// Takes a screenshot once the window has painted twice (a screenshot right after a scroll or

@@ -11,31 +11,6 @@ mod support;
 
 use support::*;
 
-async fn click(client: &Client, css: &str) {
-    find(client, css)
-        .await
-        .click()
-        .await
-        .unwrap_or_else(|e| panic!("cannot click `{css}`: {e}"));
-}
-
-async fn type_into(client: &Client, css: &str, text: &str) {
-    let element = find(client, css).await;
-    element.clear().await.unwrap();
-    element
-        .send_keys(text)
-        .await
-        .unwrap_or_else(|e| panic!("cannot type into `{css}`: {e}"));
-}
-
-async fn choose(client: &Client, css: &str, value: &str) {
-    find(client, css)
-        .await
-        .select_by_value(value)
-        .await
-        .unwrap_or_else(|e| panic!("cannot choose `{value}` in `{css}`: {e}"));
-}
-
 /// Enters a day into a date input. WebKitGTK's date field takes keystrokes segment by segment
 /// in the locale's order (MM/DD/YYYY here), so typing ISO text depends on the machine's locale;
 /// instead the value is set as the picker sets it, with the `input` and `change` events the page
@@ -53,18 +28,6 @@ async fn type_day(client: &Client, css: &str, day: &str) {
         .unwrap_or_else(|e| panic!("cannot enter {day} into `{css}`: {e}"));
     let value = element.prop("value").await.unwrap().unwrap_or_default();
     assert_eq!(value, day, "`{css}` holds the day");
-}
-
-/// Scrolls the page so that the element is in view (screenshots show the viewport only).
-async fn scroll_to(client: &Client, css: &str) {
-    let element = find(client, css).await;
-    client
-        .execute(
-            "arguments[0].scrollIntoView({ block: 'start' });",
-            vec![serde_json::to_value(&element).unwrap()],
-        )
-        .await
-        .unwrap();
 }
 
 /// The selected risk's status as the detail card shows it, once it equals `wanted`.
