@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
 use bridle_core::compliance::{self, CHECKS, Catalog, ControlLibrary, Finding, Framework, Status};
-use bridle_core::flow::{self, DRIFT_CHECKS, FLOW_CHECKS, Flow, FlowFinding};
+use bridle_core::flow::{DRIFT_CHECKS, FLOW_CHECKS, Flow, FlowFinding};
 use bridle_core::graph::{PrivilegeGraph, Subgraph, SubgraphEdge, SubgraphNode, layout};
 use bridle_core::risk::{Risk, level};
 use bridle_core::time::{Timestamp, format_utc};
@@ -746,25 +746,15 @@ impl Bridle {
             .ok_or_else(|| internal("the audit log is empty although a snapshot exists"))?;
 
         // The stored flows, verified against the snapshot and checked for drift at `at`.
-        let stored = self.stored_flows().await?;
-        let all_flows: Vec<Flow> = stored.iter().map(|(_, f)| f.clone()).collect();
-        let facts = if stored.is_empty() {
-            flow::BrokerFacts::default()
-        } else {
-            self.broker_facts().await?
-        };
-        let flow_evaluations: Vec<FlowEvaluation> = stored
+        let flow_evaluations: Vec<FlowEvaluation> = self
+            .evaluated_flows(&estate, &graph, at)
+            .await?
             .into_iter()
-            .map(|(row, f)| {
-                let mut findings = self.verify_with(&f, &estate, &all_flows);
-                findings.extend(flow::flow_drift(&f, &estate, &graph, &facts, at).findings);
-                let cedar = bridle_policy::compile_flow(&f).map_err(|e| e.to_string());
-                FlowEvaluation {
-                    row,
-                    flow: f,
-                    findings,
-                    cedar,
-                }
+            .map(|(row, flow, findings)| FlowEvaluation {
+                cedar: bridle_policy::compile_flow(&flow).map_err(|e| e.to_string()),
+                row,
+                flow,
+                findings,
             })
             .collect();
 

@@ -432,6 +432,30 @@ impl Bridle {
         Ok(out)
     }
 
+    /// Every stored flow with its design and drift findings at `at`: what the findings
+    /// pipeline and the evidence pack both report.
+    pub(crate) async fn evaluated_flows(
+        &self,
+        estate: &Estate,
+        graph: &PrivilegeGraph,
+        at: Timestamp,
+    ) -> Result<Vec<(StoredFlow, Flow, Vec<FlowFinding>)>, ApiError> {
+        let stored = self.stored_flows().await?;
+        if stored.is_empty() {
+            return Ok(Vec::new());
+        }
+        let all: Vec<Flow> = stored.iter().map(|(_, f)| f.clone()).collect();
+        let facts = self.broker_facts().await?;
+        Ok(stored
+            .into_iter()
+            .map(|(row, flow)| {
+                let mut findings = self.verify_with(&flow, estate, &all);
+                findings.extend(flow::flow_drift(&flow, estate, graph, &facts, at).findings);
+                (row, flow, findings)
+            })
+            .collect())
+    }
+
     /// Every flow's design and drift findings, for the compliance pipeline.
     pub(crate) async fn flow_findings(
         &self,
@@ -439,23 +463,12 @@ impl Bridle {
         graph: &PrivilegeGraph,
         at: Timestamp,
     ) -> Result<Vec<Finding>, ApiError> {
-        let flows = self.stored_flows().await?;
-        if flows.is_empty() {
-            return Ok(Vec::new());
-        }
-        let all: Vec<Flow> = flows.into_iter().map(|(_, f)| f).collect();
-        let facts = self.broker_facts().await?;
-        let mut out = Vec::new();
-        for flow in &all {
-            out.extend(
-                self.verify_with(flow, estate, &all)
-                    .iter()
-                    .map(compliance_finding),
-            );
-            let drift = flow::flow_drift(flow, estate, graph, &facts, at);
-            out.extend(drift.findings.iter().map(compliance_finding));
-        }
-        Ok(out)
+        Ok(self
+            .evaluated_flows(estate, graph, at)
+            .await?
+            .iter()
+            .flat_map(|(_, _, findings)| findings.iter().map(compliance_finding))
+            .collect())
     }
 
     /// The flow against the live inventory and the brokers at `at`.
