@@ -128,21 +128,27 @@ async fn findings_filter_like_the_cli_and_frameworks_show_coverage_and_crosswalk
     })
     .await;
     // Typing re-runs the search per key: click once the table has settled on the last one.
+    // A click toggles the row, so click only while it is closed, and give the detail time to
+    // appear before clicking again (a second click would close it).
+    let detail = format!(".finding-detail[data-detail-of=\"{id}\"]");
     eventually("the finding to open", || async {
+        if let Ok(open) = client.find(Locator::Css(&detail)).await {
+            return Some(open);
+        }
         let cell = client
             .find(Locator::Css(&format!("{row} td.check-cell")))
             .await
             .ok()?;
         cell.click().await.ok()?;
-        client
-            .find(Locator::Css(&format!(
-                ".finding-detail[data-detail-of=\"{id}\"]"
-            )))
-            .await
-            .ok()
+        for _ in 0..20 {
+            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+            if let Ok(open) = client.find(Locator::Css(&detail)).await {
+                return Some(open);
+            }
+        }
+        None
     })
     .await;
-    let detail = format!(".finding-detail[data-detail-of=\"{id}\"]");
     find(&client, &detail).await;
     let evidence = client
         .find_all(Locator::Css(&format!("{detail} ul.evidence li")))
