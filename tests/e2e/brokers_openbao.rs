@@ -343,21 +343,44 @@ fn openbao_sync_inventory_grants_drift_revocation_and_no_secret_in_the_database(
             .unwrap()
             .contains("deny in policy guard")
     );
-    // …and a deny covering a whole rule removes its grant, recorded, never silent.
-    let blocked = format!("vault:bao:token/{}", estate.blocked.1);
-    assert!(grant(&blocked, "vault:bao:secret/data/shared/*").is_none());
-    assert!(grant(&blocked, "vault:bao:secret/data/shared/readme").is_none());
+    // …recorded where it shadows an allowing rule, never silent.
     let denied = observations(&sandbox, "bao", "vault.denied");
     assert!(
-        denied.iter().any(|d| d["facts"]["subject"] == blocked
-            && d["facts"]["rule"] == "secret/data/shared/*"
-            && d["facts"]["denied_by"] == "blocker: secret/*"),
+        denied.iter().any(|d| d["facts"]["subject"] == victim
+            && d["facts"]["path"] == "secret/data/shared/root-ca"
+            && d["facts"]["denied_by"] == "guard: secret/data/shared/root-ca"),
         "{denied:?}"
     );
-    // Group membership and a token's entity.
+    // A deny glob decides only where it is the most specific rule: `secret/*` loses to the
+    // longer `secret/data/shared/*`, as the server itself answers.
+    let blocked = format!("vault:bao:token/{}", estate.blocked.1);
     assert_eq!(
-        grant(&entity_id, &group_id).expect("member of the group")["actions"],
-        json!(["assume"])
+        grant(&blocked, "vault:bao:secret/data/shared/readme").expect("readable")["actions"],
+        json!(["read"])
+    );
+    assert!(grant(&blocked, "vault:bao:secret/data/app/db").is_none());
+    let (code, answer, stderr) = bao.cli_with_input(
+        &["write", "-format=json", "sys/capabilities", "-"],
+        Some(
+            &json!({"token": estate.blocked.0, "paths": ["secret/data/shared/readme", "secret/data/app/db"]})
+                .to_string(),
+        ),
+    );
+    assert_eq!(code, 0, "{stderr}");
+    let answer: Value = serde_json::from_str(&answer).unwrap();
+    assert_eq!(answer["data"]["secret/data/shared/readme"], json!(["read"]));
+    assert_eq!(answer["data"]["secret/data/app/db"], json!(["deny"]));
+    // Memberships are facts: the entity's principal carries its group's policies (`app`), so
+    // it reads what `app` allows, and no edge unites separately evaluated ACLs.
+    assert!(grant(&entity_id, &group_id).is_none());
+    assert_eq!(
+        grant(&entity_id, "vault:bao:secret/data/app/db").expect("app via ml-team")["actions"],
+        json!(["read"])
+    );
+    let entities = observations(&sandbox, "bao", "vault.entity");
+    assert_eq!(
+        get(&entities, &entity_id)["facts"]["groups"],
+        json!([group_id.clone()])
     );
     // The root token reaches everything.
     let root_grant = grants

@@ -13,6 +13,7 @@ mod flows;
 mod graph;
 mod import;
 mod malformed;
+mod openbao_acl_differential;
 mod opengraph;
 mod roundtrip;
 mod sources;

@@ -4,8 +4,10 @@
 
 use std::time::Duration;
 
+use serde::de::DeserializeOwned;
 use serde_json::Value;
 
+use super::answers::Envelope;
 use crate::{BrokerError, Profile, Secret};
 
 /// A read that the token was not allowed to make: the caller records the part as unknown.
@@ -15,6 +17,14 @@ pub enum Answer {
     /// 404: nothing there (an empty LIST answers 404).
     Missing,
     /// 403, with the server's message.
+    Forbidden(String),
+}
+
+/// A typed answer: its `data`, nothing there, or not allowed.
+#[derive(Debug)]
+pub enum Reply<T> {
+    Data(T),
+    Missing,
     Forbidden(String),
 }
 
@@ -53,6 +63,40 @@ impl Client {
     /// `GET /v1/<path>`.
     pub async fn read(&self, path: &str) -> Result<Answer, BrokerError> {
         self.send(reqwest::Method::GET, path, None).await
+    }
+
+    /// `GET /v1/<path>`, its `data` decoded as `T`.
+    pub async fn get<T: DeserializeOwned>(&self, path: &str) -> Result<Reply<T>, BrokerError> {
+        let answer = self.read(path).await?;
+        self.typed(path, answer)
+    }
+
+    /// `POST /v1/<path>`, the answer's `data` decoded as `T`.
+    pub async fn post<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        body: &Value,
+    ) -> Result<Reply<T>, BrokerError> {
+        let answer = self.write(path, body).await?;
+        self.typed(path, answer)
+    }
+
+    fn typed<T: DeserializeOwned>(
+        &self,
+        path: &str,
+        answer: Answer,
+    ) -> Result<Reply<T>, BrokerError> {
+        Ok(match answer {
+            Answer::Data(value) => {
+                let envelope: Envelope<T> =
+                    serde_path_to_error::deserialize(value).map_err(|e| {
+                        self.malformed(path, format!("at `{}`: {}", e.path(), e.inner()))
+                    })?;
+                Reply::Data(envelope.data)
+            }
+            Answer::Missing => Reply::Missing,
+            Answer::Forbidden(message) => Reply::Forbidden(message),
+        })
     }
 
     /// `LIST /v1/<path>` (as `GET ?list=true`): the `keys`, empty when there are none.

@@ -1,34 +1,40 @@
-//! OpenBao/Vault ACL policies: HCL (or JSON) text into path rules, and the ACL semantics needed to
-//! turn rules into grants — path patterns (`*` glob suffix, `+` one segment), Vault's rule
-//! priority (the most specific matching rule of a policy decides), and `deny`, which wins across
-//! policies.
+//! OpenBao/Vault ACL policies: HCL (or the JSON form the server also accepts) into typed path
+//! rules. How rules combine into a token's access is [`super::acl`]'s business.
 
-use std::cmp::Ordering;
+use super::acl::{Capabilities, RuleShape, rule_key};
 
-use bridle_core::{Action, ActionSet};
-
-/// One `path "…" { capabilities = [...] }` block.
+/// One `path "…" { … }` block.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub struct PathRule {
-    pub path: PathPattern,
-    /// Allowing capabilities mapped to estate actions (empty for a pure `deny`).
-    pub actions: ActionSet,
-    /// `deny` was among the capabilities: this path is refused whatever other rules say.
-    pub deny: bool,
-    /// The capabilities as written, sorted, for observations.
-    pub capabilities: Vec<String>,
+pub struct PolicyRule {
+    /// The path as written, without one leading `/` (the server strips one).
+    pub path: String,
+    /// The block's capabilities: the `capabilities` list and the legacy `policy` word together;
+    /// `deny` alone when either holds `deny`.
+    pub capabilities: Capabilities,
+    /// The words as written (both forms), sorted, for observations.
+    pub words: Vec<String>,
     /// The rule narrows requests by parameters (`allowed_parameters` …): access is narrower
     /// than the capabilities say.
     pub parameter_constraints: bool,
+    /// The path holds `{{…}}` identity templates, resolved per token.
+    pub templated: bool,
+    /// `expiration` as written: after it the server ignores the block.
+    pub expiration: Option<String>,
     /// 1-based line of the block in the policy text.
     pub line: usize,
+}
+
+impl PolicyRule {
+    pub fn shape(&self) -> RuleShape {
+        rule_key(&self.path).0
+    }
 }
 
 /// A parsed policy.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Policy {
     pub name: String,
-    pub rules: Vec<PathRule>,
+    pub rules: Vec<PolicyRule>,
 }
 
 /// A bad policy, located in its text.
@@ -41,160 +47,7 @@ pub struct PolicyError {
     pub message: String,
 }
 
-/// A policy path: literal segments, `+` segments, and an optional trailing `*` glob.
-#[derive(Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord)]
-pub struct PathPattern {
-    text: String,
-}
-
-impl PathPattern {
-    pub fn new(text: &str) -> PathPattern {
-        PathPattern {
-            text: text.trim_start_matches('/').to_owned(),
-        }
-    }
-
-    pub fn as_str(&self) -> &str {
-        &self.text
-    }
-
-    /// True for a pattern (a `*` glob or a `+` segment): one rule standing for many paths.
-    pub fn is_pattern(&self) -> bool {
-        self.is_glob() || self.plus_count() > 0
-    }
-
-    fn is_glob(&self) -> bool {
-        self.text.ends_with('*')
-    }
-
-    /// The text without a trailing glob.
-    fn stem(&self) -> &str {
-        self.text.strip_suffix('*').unwrap_or(&self.text)
-    }
-
-    fn plus_count(&self) -> usize {
-        self.stem().split('/').filter(|s| *s == "+").count()
-    }
-
-    /// Byte position of the first `+` segment or `*`, or the length when there is none.
-    fn first_wildcard(&self) -> usize {
-        let mut position = 0;
-        for segment in self.stem().split('/') {
-            if segment == "+" {
-                return position;
-            }
-            position += segment.len() + 1;
-        }
-        if self.is_glob() {
-            self.text.len() - 1
-        } else {
-            self.text.len()
-        }
-    }
-
-    /// Whether a concrete path is one of this pattern's paths (Vault's matching: `+` is exactly
-    /// one segment, a trailing `*` any suffix, possibly empty and possibly mid-segment).
-    pub fn matches(&self, path: &str) -> bool {
-        let stem: Vec<&str> = self.stem().split('/').collect();
-        let concrete: Vec<&str> = path.trim_start_matches('/').split('/').collect();
-        let last = stem.len() - 1;
-        for (i, piece) in stem.iter().enumerate() {
-            let Some(segment) = concrete.get(i) else {
-                return false;
-            };
-            if i == last && self.is_glob() {
-                return *piece == "+" || segment.starts_with(piece);
-            }
-            if *piece != "+" && piece != segment {
-                return false;
-            }
-        }
-        self.is_glob() || concrete.len() == stem.len()
-    }
-
-    /// Whether every path of `other` is also a path of `self`.
-    pub fn covers(&self, other: &PathPattern) -> bool {
-        if other.is_glob() && !self.is_glob() {
-            return false;
-        }
-        let own: Vec<&str> = self.stem().split('/').collect();
-        let theirs: Vec<&str> = other.stem().split('/').collect();
-        let last = own.len() - 1;
-        for (i, piece) in own.iter().enumerate() {
-            let Some(segment) = theirs.get(i) else {
-                return false;
-            };
-            let segment_is_last = i == theirs.len() - 1;
-            if i == last && self.is_glob() {
-                // Their segment (possibly `+`, possibly continued by their glob) must start with
-                // our piece for every path it stands for.
-                return *piece == "+"
-                    || (*segment != "+"
-                        && segment.starts_with(piece)
-                        && !(segment_is_last && other.is_glob() && segment.len() < piece.len()));
-            }
-            if *piece != "+" && (piece != segment || (segment_is_last && other.is_glob())) {
-                return false;
-            }
-        }
-        !other.is_glob() && own.len() == theirs.len()
-    }
-
-    /// Whether some path could match both (a conservative test: `true` when unsure).
-    pub fn may_overlap(&self, other: &PathPattern) -> bool {
-        let a: Vec<&str> = self.stem().split('/').collect();
-        let b: Vec<&str> = other.stem().split('/').collect();
-        let common = a.len().min(b.len());
-        for i in 0..common {
-            let (x, y) = (a[i], b[i]);
-            let x_open = i == a.len() - 1 && self.is_glob();
-            let y_open = i == b.len() - 1 && other.is_glob();
-            if x == "+" || y == "+" {
-                if x_open || y_open {
-                    return true;
-                }
-                continue;
-            }
-            match (x_open, y_open) {
-                (true, true) => return x.starts_with(y) || y.starts_with(x),
-                (true, false) => return y.starts_with(x),
-                (false, true) => return x.starts_with(y),
-                (false, false) if x != y => return false,
-                (false, false) => {}
-            }
-        }
-        match a.len().cmp(&b.len()) {
-            Ordering::Equal => true,
-            Ordering::Less => self.is_glob() && a.last().is_some_and(|s| s.is_empty()),
-            Ordering::Greater => other.is_glob() && b.last().is_some_and(|s| s.is_empty()),
-        }
-    }
-
-    /// Vault's rule priority: `Greater` means `self` wins over `other` when both match a path.
-    /// A later first wildcard wins; then no trailing glob; then fewer `+` segments; then longer;
-    /// then lexicographically larger.
-    pub fn priority(&self, other: &PathPattern) -> Ordering {
-        self.first_wildcard()
-            .cmp(&other.first_wildcard())
-            .then_with(|| other.is_glob().cmp(&self.is_glob()))
-            .then_with(|| other.plus_count().cmp(&self.plus_count()))
-            .then_with(|| self.text.len().cmp(&other.text.len()))
-            .then_with(|| self.text.cmp(&other.text))
-    }
-}
-
-/// Maps a capability to the estate actions it grants, `Err` for an unknown word.
-fn capability_actions(capability: &str) -> Result<Option<Action>, ()> {
-    Ok(match capability {
-        "read" | "list" | "subscribe" => Some(Action::Read),
-        "create" | "update" | "patch" | "delete" | "recover" => Some(Action::Write),
-        "sudo" => Some(Action::Admin),
-        "deny" => None,
-        _ => return Err(()),
-    })
-}
-
-/// The deprecated `policy = "read"` form.
+/// The deprecated `policy = "read"` word as the capabilities it stands for.
 fn legacy_capabilities(word: &str) -> Option<&'static [&'static str]> {
     Some(match word {
         "deny" => &["deny"],
@@ -265,55 +118,87 @@ pub fn parse_policy(name: &str, text: &str) -> Result<Policy, PolicyError> {
         }
     }
     let mut rules = Vec::new();
+    // Blocks on the same label are found at successive occurrences of it in the text.
+    let mut seen: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
     for (path, body) in &blocks {
-        let line = line_of(text, path);
+        let occurrence = seen.entry(path.as_str()).or_default();
+        let line = line_of(text, path, *occurrence);
+        *occurrence += 1;
         let located = |message: String| error(line, 1, format!("path \"{path}\": {message}"));
-        let mut capabilities: Vec<String> =
-            match body.get("capabilities").or_else(|| body.get("policy")) {
-                Some(serde_json::Value::Array(words)) => words
-                    .iter()
-                    .map(|w| {
-                        w.as_str()
-                            .map(str::to_owned)
-                            .ok_or_else(|| located(format!("capability {w} is not a string")))
-                    })
-                    .collect::<Result<_, _>>()?,
-                Some(serde_json::Value::String(word)) if body.get("capabilities").is_none() => {
-                    legacy_capabilities(word)
-                        .ok_or_else(|| located(format!("unknown policy word `{word}`")))?
-                        .iter()
-                        .map(|w| (*w).to_owned())
-                        .collect()
-                }
-                Some(other) => {
-                    return Err(located(format!(
-                        "`capabilities` must be a list of strings, found {other}"
-                    )));
-                }
-                None => return Err(located("no `capabilities` given".into())),
-            };
-        capabilities.sort();
-        capabilities.dedup();
-        let mut actions = ActionSet::default();
-        let mut deny = false;
-        for capability in &capabilities {
-            match capability_actions(capability) {
-                Ok(Some(action)) => actions.insert(action),
-                Ok(None) => deny = true,
-                Err(()) => {
-                    return Err(located(format!(
-                        "unknown capability `{capability}` (expected create, read, update, patch, delete, list, sudo, deny, subscribe or recover)"
-                    )));
-                }
+        let mut words: Vec<String> = match body.get("capabilities") {
+            Some(serde_json::Value::Array(list)) => list
+                .iter()
+                .map(|w| {
+                    w.as_str()
+                        .map(str::to_owned)
+                        .ok_or_else(|| located(format!("capability {w} is not a string")))
+                })
+                .collect::<Result<_, _>>()?,
+            Some(other) => {
+                return Err(located(format!(
+                    "`capabilities` must be a list of strings, found {other}"
+                )));
             }
+            None => Vec::new(),
+        };
+        match body.get("policy") {
+            Some(serde_json::Value::String(word)) => words.extend(
+                legacy_capabilities(word)
+                    .ok_or_else(|| {
+                        located(format!(
+                            "unknown policy word `{word}` (expected deny, read, write or sudo)"
+                        ))
+                    })?
+                    .iter()
+                    .map(|w| (*w).to_owned()),
+            ),
+            Some(other) => {
+                return Err(located(format!(
+                    "`policy` must be one word (deny, read, write or sudo), found {other}"
+                )));
+            }
+            None => {}
         }
+        if body.get("capabilities").is_none() && body.get("policy").is_none() {
+            return Err(located("no `capabilities` given".into()));
+        }
+        words.sort();
+        words.dedup();
+        let mut capabilities = Capabilities::NONE;
+        for word in &words {
+            let Some(capability) = Capabilities::from_word(word) else {
+                let known: Vec<&str> = Capabilities::known_words().collect();
+                return Err(located(format!(
+                    "unknown capability `{word}` (expected one of {})",
+                    known.join(", ")
+                )));
+            };
+            capabilities = capabilities.union(capability);
+        }
+        if capabilities.is_deny() {
+            capabilities = Capabilities::DENY;
+        }
+        let path = path.strip_prefix('/').unwrap_or(path).to_owned();
+        if path.contains("+*") {
+            return Err(located("`+*` is not allowed in a path".into()));
+        }
+        let expiration = match body.get("expiration") {
+            Some(serde_json::Value::String(at)) => Some(at.clone()),
+            Some(other) => {
+                return Err(located(format!(
+                    "`expiration` must be a time, found {other}"
+                )));
+            }
+            None => None,
+        };
         let parameter_constraints = PARAMETER_KEYS.iter().any(|k| body.get(*k).is_some());
-        rules.push(PathRule {
-            path: PathPattern::new(path),
-            actions: if deny { ActionSet::default() } else { actions },
-            deny,
+        rules.push(PolicyRule {
+            templated: path.contains("{{") && path.contains("}}"),
+            path,
             capabilities,
+            words,
             parameter_constraints,
+            expiration,
             line,
         });
     }
@@ -324,62 +209,51 @@ pub fn parse_policy(name: &str, text: &str) -> Result<Policy, PolicyError> {
     })
 }
 
-/// The 1-based line where `path "<label>"` is written (1 when it cannot be found).
-fn line_of(text: &str, label: &str) -> usize {
+/// The 1-based line of the `occurrence`-th `"<label>"` in the text (1 when it cannot be found).
+fn line_of(text: &str, label: &str, occurrence: usize) -> usize {
     let quoted = format!("\"{label}\"");
     text.lines()
-        .position(|line| line.contains(&quoted))
-        .map_or(1, |i| i + 1)
+        .enumerate()
+        .filter(|(_, line)| line.contains(&quoted))
+        .nth(occurrence)
+        .map_or(1, |(i, _)| i + 1)
 }
 
-/// What a set of policies allows on one concrete path: per policy the highest-priority matching
-/// rule decides, the policies' results are united, and a `deny` from any policy wins.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Decision {
-    pub actions: ActionSet,
-    /// `(policy, rule path)` of the rules that decided, for provenance.
-    pub deciding: Vec<(String, String)>,
-    /// `(policy, rule path)` of a deny that removed access, if any.
-    pub denied_by: Option<(String, String)>,
-}
-
-pub fn evaluate<'a>(policies: impl IntoIterator<Item = &'a Policy>, path: &str) -> Decision {
-    let mut actions = ActionSet::default();
-    let mut deciding = Vec::new();
-    let mut denied_by = None;
-    for policy in policies {
-        let best = policy
-            .rules
-            .iter()
-            .filter(|r| r.path.matches(path))
-            .max_by(|a, b| a.path.priority(&b.path));
-        if let Some(rule) = best {
-            if rule.deny {
-                denied_by.get_or_insert((policy.name.clone(), rule.path.as_str().to_owned()));
-            } else if !rule.actions.is_empty() {
-                actions = actions.union(rule.actions);
-                deciding.push((policy.name.clone(), rule.path.as_str().to_owned()));
+/// Whether some path could match both patterns (conservative: `true` when unsure), for naming
+/// the rules that may narrow a pattern's grant.
+pub fn may_overlap(a: &str, b: &str) -> bool {
+    let (a_glob, b_glob) = (a.ends_with('*'), b.ends_with('*'));
+    let a_stem: Vec<&str> = a.trim_end_matches('*').split('/').collect();
+    let b_stem: Vec<&str> = b.trim_end_matches('*').split('/').collect();
+    let common = a_stem.len().min(b_stem.len());
+    for i in 0..common {
+        let (x, y) = (a_stem[i], b_stem[i]);
+        let x_open = i == a_stem.len() - 1 && a_glob;
+        let y_open = i == b_stem.len() - 1 && b_glob;
+        if x == "+" || y == "+" || x.contains("{{") || y.contains("{{") {
+            if x_open || y_open {
+                return true;
             }
+            continue;
+        }
+        match (x_open, y_open) {
+            (true, true) => return x.starts_with(y) || y.starts_with(x),
+            (true, false) => return y.starts_with(x),
+            (false, true) => return x.starts_with(y),
+            (false, false) if x != y => return false,
+            (false, false) => {}
         }
     }
-    if denied_by.is_some() {
-        actions = ActionSet::default();
-        deciding.clear();
-    }
-    Decision {
-        actions,
-        deciding,
-        denied_by,
+    match a_stem.len().cmp(&b_stem.len()) {
+        std::cmp::Ordering::Equal => true,
+        std::cmp::Ordering::Less => a_glob && a_stem.last().is_some_and(|s| s.is_empty()),
+        std::cmp::Ordering::Greater => b_glob && b_stem.last().is_some_and(|s| s.is_empty()),
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn p(text: &str) -> PathPattern {
-        PathPattern::new(text)
-    }
 
     #[test]
     fn parses_hcl_with_globs_plus_and_deny() {
@@ -397,17 +271,17 @@ path "secret/data/app/admin" {
   capabilities = ["deny"]
 }
 
-path "sys/leases/*" { capabilities = ["sudo", "read"] }
+path "sys/leases/*" { capabilities = ["sudo", "read", "scan"] }
 "#;
         let policy = parse_policy("app", text).unwrap();
-        let summary: Vec<(String, String, bool, usize)> = policy
+        let summary: Vec<(&str, String, RuleShape, usize)> = policy
             .rules
             .iter()
             .map(|r| {
                 (
-                    r.path.as_str().to_owned(),
-                    r.actions.to_string(),
-                    r.deny,
+                    r.path.as_str(),
+                    r.capabilities.to_string(),
+                    r.shape(),
                     r.line,
                 )
             })
@@ -415,15 +289,27 @@ path "sys/leases/*" { capabilities = ["sudo", "read"] }
         assert_eq!(
             summary,
             vec![
-                ("secret/data/app/*".into(), "read".into(), false, 3),
-                ("secret/data/+/config".into(), "write".into(), false, 7),
-                ("secret/data/app/admin".into(), "".into(), true, 11),
-                ("sys/leases/*".into(), "admin,read".into(), false, 15),
+                (
+                    "secret/data/app/*",
+                    "list, read".into(),
+                    RuleShape::Prefix,
+                    3
+                ),
+                (
+                    "secret/data/+/config",
+                    "create, update".into(),
+                    RuleShape::Segments,
+                    7
+                ),
+                ("secret/data/app/admin", "deny".into(), RuleShape::Exact, 11),
+                (
+                    "sys/leases/*",
+                    "read, scan, sudo".into(),
+                    RuleShape::Prefix,
+                    15
+                ),
             ]
         );
-        assert!(policy.rules[0].path.is_pattern());
-        assert!(policy.rules[1].path.is_pattern());
-        assert!(!policy.rules[2].path.is_pattern());
     }
 
     #[test]
@@ -440,11 +326,18 @@ path "sys/leases/*" { capabilities = ["sudo", "read"] }
         assert_eq!(error.line, 4, "{error}");
         assert!(error.to_string().contains("`reed`"), "{error}");
         assert!(
+            error.to_string().contains("scan"),
+            "the known words are listed: {error}"
+        );
+        assert!(
             error.to_string().contains("policy `typo` line 4"),
             "{error}"
         );
         let error = parse_policy("empty", "path \"a\" {\n}\n").unwrap_err();
         assert!(error.message.contains("no `capabilities`"), "{error}");
+        let error =
+            parse_policy("star", "path \"a/+*\" { capabilities = [\"read\"] }").unwrap_err();
+        assert!(error.message.contains("`+*`"), "{error}");
     }
 
     #[test]
@@ -455,75 +348,72 @@ path "sys/leases/*" { capabilities = ["sudo", "read"] }
         )
         .unwrap();
         assert_eq!(policy.rules.len(), 2);
-        let legacy = policy
-            .rules
-            .iter()
-            .find(|r| r.path.as_str() == "kv/x")
-            .unwrap();
-        assert!(legacy.deny);
+        let legacy = policy.rules.iter().find(|r| r.path == "kv/x").unwrap();
+        assert!(legacy.capabilities.is_deny());
     }
 
     #[test]
-    fn matching() {
-        assert!(p("secret/*").matches("secret/data/a"));
-        assert!(p("secret/data/ap*").matches("secret/data/apple"));
-        assert!(!p("secret/data/ap*").matches("secret/metadata/apple"));
-        assert!(p("secret/+/config").matches("secret/data/config"));
-        assert!(!p("secret/+/config").matches("secret/data/x/config"));
-        assert!(p("secret/+/x/*").matches("secret/a/x/b/c"));
-        assert!(p("a/b").matches("a/b"));
-        assert!(!p("a/b").matches("a/b/c"));
-    }
-
-    #[test]
-    fn covering_and_overlap() {
-        assert!(p("secret/*").covers(&p("secret/data/app/*")));
-        assert!(p("secret/*").covers(&p("secret/data/+/x")));
-        assert!(p("secret/+/app/*").covers(&p("secret/data/app/x")));
-        assert!(!p("secret/data/app/x").covers(&p("secret/data/app/*")));
-        assert!(!p("secret/data/app/*").covers(&p("secret/*")));
-        assert!(p("secret/data/app/x").covers(&p("secret/data/app/x")));
-        assert!(p("secret/data/app/*").may_overlap(&p("secret/*")));
-        assert!(p("secret/data/+/x").may_overlap(&p("secret/data/app/*")));
-        assert!(!p("secret/data/app/*").may_overlap(&p("sys/*")));
-        assert!(!p("a/b").may_overlap(&p("a/c")));
-    }
-
-    #[test]
-    fn priority_follows_vault() {
-        // Exact beats glob; a later wildcard beats an earlier one; fewer `+` wins.
-        assert_eq!(p("a/b").priority(&p("a/*")), Ordering::Greater);
-        assert_eq!(p("a/b/*").priority(&p("a/*")), Ordering::Greater);
-        assert_eq!(p("a/+/c").priority(&p("a/+/*")), Ordering::Greater);
-        assert_eq!(p("a/b/+").priority(&p("a/+/c")), Ordering::Greater);
-    }
-
-    #[test]
-    fn deny_wins_across_policies_but_specific_rules_win_inside_one() {
-        let reader = parse_policy(
-            "reader",
-            "path \"secret/*\" { capabilities = [\"read\"] }\npath \"secret/data/open\" { capabilities = [\"update\"] }",
+    fn legacy_word_and_capabilities_grant_both() {
+        let policy = parse_policy(
+            "both",
+            "path \"kv/a\" {\n  policy = \"read\"\n  capabilities = [\"update\"]\n}\n",
         )
         .unwrap();
-        let guard = parse_policy(
-            "guard",
-            "path \"secret/data/admin\" { capabilities = [\"deny\"] }",
-        )
-        .unwrap();
-        let open = evaluate([&reader, &guard], "secret/data/open");
-        // The exact rule decides inside `reader`: update only, not the glob's read.
-        assert_eq!(open.actions.to_string(), "write");
-        let admin = evaluate([&reader, &guard], "secret/data/admin");
-        assert!(admin.actions.is_empty());
         assert_eq!(
-            admin.denied_by,
-            Some(("guard".into(), "secret/data/admin".into()))
+            policy.rules[0].capabilities.to_string(),
+            "list, read, update"
         );
-        let other = evaluate([&reader, &guard], "secret/data/other");
-        assert_eq!(other.actions.to_string(), "read");
+    }
+
+    #[test]
+    fn deny_in_a_block_denies_whatever_else_it_lists() {
+        for text in [
+            "path \"kv/a\" { capabilities = [\"read\", \"deny\", \"update\"] }",
+            "path \"kv/a\" {\n  policy = \"deny\"\n  capabilities = [\"read\"]\n}",
+            "path \"kv/a\" {\n  policy = \"write\"\n  capabilities = [\"deny\"]\n}",
+        ] {
+            let policy = parse_policy("d", text).unwrap();
+            assert_eq!(policy.rules[0].capabilities, Capabilities::DENY, "{text}");
+        }
+    }
+
+    #[test]
+    fn every_capability_openbao_accepts_is_understood() {
+        // OpenBao's own list (internal/vault/policy/policy.go) and Vault's additions.
+        let text = "path \"a\" { capabilities = [\"create\", \"read\", \"update\", \"delete\", \"list\", \"sudo\", \"patch\", \"scan\", \"subscribe\", \"recover\"] }";
+        let policy = parse_policy("all", text).unwrap();
         assert_eq!(
-            other.deciding,
-            vec![("reader".to_owned(), "secret/*".to_owned())]
+            policy.rules[0].capabilities.words(),
+            vec![
+                "create",
+                "delete",
+                "list",
+                "patch",
+                "read",
+                "recover",
+                "scan",
+                "subscribe",
+                "sudo",
+                "update"
+            ]
         );
+    }
+
+    #[test]
+    fn repeated_labels_get_their_own_lines_and_templates_are_flagged() {
+        let text = "path \"a\" { capabilities = [\"read\"] }\npath \"a\" { capabilities = [\"list\"] }\npath \"kv/data/{{identity.entity.name}}/*\" { capabilities = [\"read\"] }\n";
+        let policy = parse_policy("twice", text).unwrap();
+        let lines: Vec<usize> = policy.rules.iter().map(|r| r.line).collect();
+        assert_eq!(lines, vec![1, 2, 3]);
+        assert!(policy.rules[2].templated);
+        assert!(!policy.rules[0].templated);
+    }
+
+    #[test]
+    fn overlap() {
+        assert!(may_overlap("secret/data/app/*", "secret/*"));
+        assert!(may_overlap("secret/data/+/x", "secret/data/app/*"));
+        assert!(!may_overlap("secret/data/app/*", "sys/*"));
+        assert!(!may_overlap("a/b", "a/c"));
     }
 }
