@@ -389,6 +389,34 @@ fn openbao_sync_inventory_grants_drift_revocation_and_no_secret_in_the_database(
         .expect("the root token has a grant on every path");
     assert_eq!(root_grant["actions"], json!(["admin", "read", "write"]));
 
+    // A live root token is explicit: a critical finding on its credential.
+    let root_accessor = tokens
+        .iter()
+        .find(|o| o["facts"]["policies"] == json!(["root"]))
+        .expect("the root token's accessor")["facts"]["accessor"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    let check = sandbox.bridle(&["check", "--json"]);
+    let report = check.json();
+    let root_finding = report["findings"]
+        .as_array()
+        .expect("findings")
+        .iter()
+        .find(|f| {
+            f["id"]
+                == format!(
+                    "credential-crown-jewel-admin@vault:bao:auth/token/accessors/{root_accessor}"
+                )
+        })
+        .unwrap_or_else(|| panic!("no root-token finding in {report}"));
+    assert_eq!(root_finding["status"], "fail", "{root_finding}");
+    assert_eq!(root_finding["severity"], "critical", "{root_finding}");
+    assert!(
+        root_finding.to_string().contains("root policy"),
+        "{root_finding}"
+    );
+
     // Resources: the KV mount and its secrets as secret stores.
     let resources = sandbox.list("resources");
     assert_eq!(get(&resources, "vault:bao:secret/")["kind"], "secret_store");

@@ -167,6 +167,12 @@ pub const CHECKS: &[CheckInfo] = &[
         "every live credential",
     ),
     info(
+        "credential-crown-jewel-admin",
+        "Live credential carries no admin over a crown jewel",
+        Severity::Critical,
+        "every live credential",
+    ),
+    info(
         "expired-credential-stored",
         "Expired credential is not kept in a resource",
         Severity::Medium,
@@ -695,6 +701,64 @@ fn run(check: &CheckInfo, ix: &Index<'_>, limits: &Limits) -> Vec<Finding> {
                     }
                 }
                 .with_entities([c.identity.clone()])
+            })
+            .collect(),
+
+        "credential-crown-jewel-admin" => live_credentials(estate, at)
+            .map(|c| {
+                // Whoever holds such a credential owns the crown jewel outright (a Vault root
+                // token: admin on every path), whatever the paths through the graph say.
+                let held: Vec<&Grant> = ix
+                    .grants_of_subject
+                    .get(c.identity.as_str())
+                    .into_iter()
+                    .flatten()
+                    .copied()
+                    .filter(|g| {
+                        g.actions.contains(crate::model::Action::Admin)
+                            && ix.resources.get(g.target.as_str()).is_some_and(|r| r.crown_jewel)
+                    })
+                    .collect();
+                if held.is_empty() {
+                    b.finding(
+                        &c.id,
+                        Status::Pass,
+                        "no admin grant on a crown jewel",
+                        vec![format!("{} of {}", c.kind, c.identity)],
+                    )
+                    .with_entities([c.identity.clone()])
+                } else {
+                    let targets: Vec<&str> = held.iter().map(|g| g.target.as_str()).collect();
+                    let expiry = match c.expires_at {
+                        Some(t) => format!("expires {}", day(&t)),
+                        None => "never expires".to_owned(),
+                    };
+                    let mut evidence = vec![format!("{} of {}: {expiry}", c.kind, c.identity)];
+                    evidence.extend(held.iter().map(|g| {
+                        format!(
+                            "grant {}: {} -> {} [{}]{}",
+                            g.id,
+                            g.subject,
+                            g.target,
+                            g.actions,
+                            g.conditions
+                                .as_deref()
+                                .map(|c| format!(" ({c})"))
+                                .unwrap_or_default()
+                        )
+                    }));
+                    b.finding(
+                        &c.id,
+                        Status::Fail,
+                        format!(
+                            "live credential with admin on crown jewel {}",
+                            targets.join(", ")
+                        ),
+                        evidence,
+                    )
+                    .with_entities([c.identity.clone()])
+                    .with_entities(targets.iter().map(|t| (*t).to_owned()))
+                }
             })
             .collect(),
 

@@ -246,84 +246,90 @@ fn clean_estate_passes_every_check() {
         "clean.json",
         true,
         expect![[r#"
-        pass medium agent-owner@agent:reporter: owned by ops-lead@clean.example
-            owner: ops-lead@clean.example
-        pass medium agent-owner@agent:triage: owned by support-lead@clean.example
-            owner: support-lead@clean.example
-        pass high agent-workload-identity@agent:reporter: runs as spiffe://clean.example/agents/reporter
-            own workload identity: spiffe://clean.example/agents/reporter (spiffe)
-        pass high agent-workload-identity@agent:triage: runs as spiffe://clean.example/agents/triage
-            own workload identity: spiffe://clean.example/agents/triage (spiffe)
-        pass high identity-not-shared@spiffe://clean.example/agents/reporter: used by agent:reporter only
-            runs_as of agent:reporter (prod)
-        pass high identity-not-shared@spiffe://clean.example/agents/triage: used by agent:triage only
-            runs_as of agent:triage (prod)
-        pass medium identity-owner@spiffe://clean.example/agents/reporter: owned by ops-lead@clean.example
-            owner: ops-lead@clean.example
-        pass medium identity-owner@spiffe://clean.example/agents/triage: owned by support-lead@clean.example
-            owner: support-lead@clean.example
-        pass medium identity-owner@spiffe://clean.example/tools/kb-search: owned by platform@clean.example
-            owner: platform@clean.example
-        pass high human-use-of-nhi@spiffe://clean.example/agents/reporter: no person may act as it
-            runs_as of agent:reporter
-        pass high human-use-of-nhi@spiffe://clean.example/agents/triage: no person may act as it
-            runs_as of agent:triage
-        pass high agent-impersonates-human@agent:reporter: reaches no human identity
-        pass high agent-impersonates-human@agent:triage: reaches no human identity
-        pass high credential-short-lived@cred:svid-kb-search: valid for 12 hours
-            issued 2026-11-28T05:00:00Z, expires 2026-11-28T17:00:00Z: valid 12 hours
-        pass high credential-short-lived@cred:svid-reporter: valid for 12 hours
-            issued 2026-11-28T07:00:00Z, expires 2026-11-28T19:00:00Z: valid 12 hours
-        pass high credential-short-lived@cred:svid-triage: valid for 12 hours
-            issued 2026-11-28T06:00:00Z, expires 2026-11-28T18:00:00Z: valid 12 hours
-        pass medium credential-rotation@cred:svid-kb-search: 0 days old
-            last rotated 2026-11-28T05:00:00Z (0 days before 2026-11-28T12:00:00Z), limit 90 days
-        pass medium credential-rotation@cred:svid-reporter: 0 days old
-            last rotated 2026-11-28T07:00:00Z (0 days before 2026-11-28T12:00:00Z), limit 90 days
-        pass medium credential-rotation@cred:svid-triage: 0 days old
-            last rotated 2026-11-28T06:00:00Z (0 days before 2026-11-28T12:00:00Z), limit 90 days
-        pass low credential-unused@cred:svid-kb-search: used 0 days ago
-            last used 2026-11-28T11:30:00Z (0 days before 2026-11-28T12:00:00Z), limit 90 days
-        pass low credential-unused@cred:svid-reporter: used 0 days ago
-            last used 2026-11-28T10:40:00Z (0 days before 2026-11-28T12:00:00Z), limit 90 days
-        pass low credential-unused@cred:svid-triage: used 0 days ago
-            last used 2026-11-28T11:02:00Z (0 days before 2026-11-28T12:00:00Z), limit 90 days
-        pass high autonomous-standing-access@agent:triage: no standing grant
-        pass medium jit-grant-expiry@g-1: expires 2026-11-28T18:00:00Z
-            grant g-1: spiffe://clean.example/agents/triage -> tool:kb-search [invoke], just in time, expires 2026-11-28T18:00:00Z
-        pass medium jit-grant-expiry@g-2: expires 2026-11-28T18:00:00Z
-            grant g-2: spiffe://clean.example/agents/triage -> res:tickets [read], just in time, expires 2026-11-28T18:00:00Z
-        pass medium jit-grant-expiry@g-3: expires 2026-11-29T00:00:00Z
-            grant g-3: spiffe://clean.example/agents/reporter -> res:tickets [read], just in time, expires 2026-11-29T00:00:00Z
-        pass medium approval-gated-data-access@agent:reporter: supervised agent holds no standing data access
-        pass high crown-jewel-reach@agent:reporter: reaches no crown jewel
-            reaches 1 resource(s), none a crown jewel
-        pass high crown-jewel-reach@agent:triage: reaches no crown jewel
-            reaches 2 resource(s), none a crown jewel
-        pass high secret-store-exposure@agent:reporter: no reachable secret store exposes a stronger identity
-            reads 0 secret store(s)
-        pass high secret-store-exposure@agent:triage: no reachable secret store exposes a stronger identity
-            reads 0 secret store(s)
-        pass high environment-isolation@agent:reporter: reaches only prod resources
-            1 resource(s) reached, all prod
-        pass high environment-isolation@agent:triage: reaches only prod resources
-            2 resource(s) reached, all prod
-        pass high tool-own-identity@tool:kb-search: runs as spiffe://clean.example/tools/kb-search
-            runs_as: spiffe://clean.example/tools/kb-search
-        pass low grant-provenance@g-1: from mcp:support
-            source: mcp:support
-        pass low grant-provenance@g-2: from policy:triage
-            source: policy:triage
-        pass low grant-provenance@g-3: from policy:reporter
-            source: policy:reporter
-        pass low grant-expired-on-record@g-1: not expired
-            grant g-1: spiffe://clean.example/agents/triage -> tool:kb-search [invoke], just in time, expires 2026-11-28T18:00:00Z
-        pass low grant-expired-on-record@g-2: not expired
-            grant g-2: spiffe://clean.example/agents/triage -> res:tickets [read], just in time, expires 2026-11-28T18:00:00Z
-        pass low grant-expired-on-record@g-3: not expired
-            grant g-3: spiffe://clean.example/agents/reporter -> res:tickets [read], just in time, expires 2026-11-29T00:00:00Z
-        totals {"pass": 40}
-    "#]],
+            pass medium agent-owner@agent:reporter: owned by ops-lead@clean.example
+                owner: ops-lead@clean.example
+            pass medium agent-owner@agent:triage: owned by support-lead@clean.example
+                owner: support-lead@clean.example
+            pass high agent-workload-identity@agent:reporter: runs as spiffe://clean.example/agents/reporter
+                own workload identity: spiffe://clean.example/agents/reporter (spiffe)
+            pass high agent-workload-identity@agent:triage: runs as spiffe://clean.example/agents/triage
+                own workload identity: spiffe://clean.example/agents/triage (spiffe)
+            pass high identity-not-shared@spiffe://clean.example/agents/reporter: used by agent:reporter only
+                runs_as of agent:reporter (prod)
+            pass high identity-not-shared@spiffe://clean.example/agents/triage: used by agent:triage only
+                runs_as of agent:triage (prod)
+            pass medium identity-owner@spiffe://clean.example/agents/reporter: owned by ops-lead@clean.example
+                owner: ops-lead@clean.example
+            pass medium identity-owner@spiffe://clean.example/agents/triage: owned by support-lead@clean.example
+                owner: support-lead@clean.example
+            pass medium identity-owner@spiffe://clean.example/tools/kb-search: owned by platform@clean.example
+                owner: platform@clean.example
+            pass high human-use-of-nhi@spiffe://clean.example/agents/reporter: no person may act as it
+                runs_as of agent:reporter
+            pass high human-use-of-nhi@spiffe://clean.example/agents/triage: no person may act as it
+                runs_as of agent:triage
+            pass high agent-impersonates-human@agent:reporter: reaches no human identity
+            pass high agent-impersonates-human@agent:triage: reaches no human identity
+            pass high credential-short-lived@cred:svid-kb-search: valid for 12 hours
+                issued 2026-11-28T05:00:00Z, expires 2026-11-28T17:00:00Z: valid 12 hours
+            pass high credential-short-lived@cred:svid-reporter: valid for 12 hours
+                issued 2026-11-28T07:00:00Z, expires 2026-11-28T19:00:00Z: valid 12 hours
+            pass high credential-short-lived@cred:svid-triage: valid for 12 hours
+                issued 2026-11-28T06:00:00Z, expires 2026-11-28T18:00:00Z: valid 12 hours
+            pass medium credential-rotation@cred:svid-kb-search: 0 days old
+                last rotated 2026-11-28T05:00:00Z (0 days before 2026-11-28T12:00:00Z), limit 90 days
+            pass medium credential-rotation@cred:svid-reporter: 0 days old
+                last rotated 2026-11-28T07:00:00Z (0 days before 2026-11-28T12:00:00Z), limit 90 days
+            pass medium credential-rotation@cred:svid-triage: 0 days old
+                last rotated 2026-11-28T06:00:00Z (0 days before 2026-11-28T12:00:00Z), limit 90 days
+            pass low credential-unused@cred:svid-kb-search: used 0 days ago
+                last used 2026-11-28T11:30:00Z (0 days before 2026-11-28T12:00:00Z), limit 90 days
+            pass low credential-unused@cred:svid-reporter: used 0 days ago
+                last used 2026-11-28T10:40:00Z (0 days before 2026-11-28T12:00:00Z), limit 90 days
+            pass low credential-unused@cred:svid-triage: used 0 days ago
+                last used 2026-11-28T11:02:00Z (0 days before 2026-11-28T12:00:00Z), limit 90 days
+            pass critical credential-crown-jewel-admin@cred:svid-kb-search: no admin grant on a crown jewel
+                x509_svid of spiffe://clean.example/tools/kb-search
+            pass critical credential-crown-jewel-admin@cred:svid-reporter: no admin grant on a crown jewel
+                x509_svid of spiffe://clean.example/agents/reporter
+            pass critical credential-crown-jewel-admin@cred:svid-triage: no admin grant on a crown jewel
+                x509_svid of spiffe://clean.example/agents/triage
+            pass high autonomous-standing-access@agent:triage: no standing grant
+            pass medium jit-grant-expiry@g-1: expires 2026-11-28T18:00:00Z
+                grant g-1: spiffe://clean.example/agents/triage -> tool:kb-search [invoke], just in time, expires 2026-11-28T18:00:00Z
+            pass medium jit-grant-expiry@g-2: expires 2026-11-28T18:00:00Z
+                grant g-2: spiffe://clean.example/agents/triage -> res:tickets [read], just in time, expires 2026-11-28T18:00:00Z
+            pass medium jit-grant-expiry@g-3: expires 2026-11-29T00:00:00Z
+                grant g-3: spiffe://clean.example/agents/reporter -> res:tickets [read], just in time, expires 2026-11-29T00:00:00Z
+            pass medium approval-gated-data-access@agent:reporter: supervised agent holds no standing data access
+            pass high crown-jewel-reach@agent:reporter: reaches no crown jewel
+                reaches 1 resource(s), none a crown jewel
+            pass high crown-jewel-reach@agent:triage: reaches no crown jewel
+                reaches 2 resource(s), none a crown jewel
+            pass high secret-store-exposure@agent:reporter: no reachable secret store exposes a stronger identity
+                reads 0 secret store(s)
+            pass high secret-store-exposure@agent:triage: no reachable secret store exposes a stronger identity
+                reads 0 secret store(s)
+            pass high environment-isolation@agent:reporter: reaches only prod resources
+                1 resource(s) reached, all prod
+            pass high environment-isolation@agent:triage: reaches only prod resources
+                2 resource(s) reached, all prod
+            pass high tool-own-identity@tool:kb-search: runs as spiffe://clean.example/tools/kb-search
+                runs_as: spiffe://clean.example/tools/kb-search
+            pass low grant-provenance@g-1: from mcp:support
+                source: mcp:support
+            pass low grant-provenance@g-2: from policy:triage
+                source: policy:triage
+            pass low grant-provenance@g-3: from policy:reporter
+                source: policy:reporter
+            pass low grant-expired-on-record@g-1: not expired
+                grant g-1: spiffe://clean.example/agents/triage -> tool:kb-search [invoke], just in time, expires 2026-11-28T18:00:00Z
+            pass low grant-expired-on-record@g-2: not expired
+                grant g-2: spiffe://clean.example/agents/triage -> res:tickets [read], just in time, expires 2026-11-28T18:00:00Z
+            pass low grant-expired-on-record@g-3: not expired
+                grant g-3: spiffe://clean.example/agents/reporter -> res:tickets [read], just in time, expires 2026-11-29T00:00:00Z
+            totals {"pass": 43}
+        "#]],
     );
 }
 
@@ -333,68 +339,70 @@ fn missing_data_is_unknown_never_pass() {
         "unknowns.json",
         true,
         expect![[r#"
-        pass medium agent-owner@agent:nowhere: owned by a@x.example
-            owner: a@x.example
-        pass medium agent-owner@agent:prod-reader: owned by a@x.example
-            owner: a@x.example
-        pass high agent-workload-identity@agent:nowhere: runs as spiffe://x.example/nowhere
-            own workload identity: spiffe://x.example/nowhere (spiffe)
-        pass high agent-workload-identity@agent:prod-reader: runs as spiffe://x.example/prod-reader
-            own workload identity: spiffe://x.example/prod-reader (spiffe)
-        pass high identity-not-shared@spiffe://x.example/nowhere: used by agent:nowhere only
-            runs_as of agent:nowhere (environment unknown)
-        pass high identity-not-shared@spiffe://x.example/prod-reader: used by agent:prod-reader only
-            runs_as of agent:prod-reader (prod)
-        pass medium identity-owner@spiffe://x.example/nowhere: owned by a@x.example
-            owner: a@x.example
-        pass medium identity-owner@spiffe://x.example/prod-reader: owned by a@x.example
-            owner: a@x.example
-        pass high human-use-of-nhi@spiffe://x.example/nowhere: no person may act as it
-            runs_as of agent:nowhere
-        pass high human-use-of-nhi@spiffe://x.example/prod-reader: no person may act as it
-            runs_as of agent:prod-reader
-        pass high agent-impersonates-human@agent:nowhere: reaches no human identity
-        pass high agent-impersonates-human@agent:prod-reader: reaches no human identity
-        unknown high credential-short-lived@cred:undated: validity unknown: issue time not recorded
-            expires 2026-11-29T00:00:00Z, issued_at null
-        unknown medium credential-rotation@cred:undated: age unknown: neither issue nor rotation time recorded
-            issued_at null, last_rotated null
-        unknown low credential-unused@cred:undated: last use unknown
-            last_used null, issued_at null
-        pass medium jit-grant-expiry@g-1: expires 2026-11-29T00:00:00Z
-            grant g-1: spiffe://x.example/nowhere -> res:prod-db [read], just in time, expires 2026-11-29T00:00:00Z
-        pass medium jit-grant-expiry@g-2: expires 2026-11-29T00:00:00Z
-            grant g-2: spiffe://x.example/prod-reader -> res:unlabelled [read], just in time, expires 2026-11-29T00:00:00Z
-        pass medium jit-grant-expiry@g-3: expires 2026-11-29T00:00:00Z
-            grant g-3: spiffe://x.example/prod-reader -> res:prod-db [read], just in time, expires 2026-11-29T00:00:00Z
-        pass medium approval-gated-data-access@agent:nowhere: supervised agent holds no standing data access
-        pass medium approval-gated-data-access@agent:prod-reader: supervised agent holds no standing data access
-        pass high crown-jewel-reach@agent:nowhere: reaches no crown jewel
-            reaches 1 resource(s), none a crown jewel
-        pass high crown-jewel-reach@agent:prod-reader: reaches no crown jewel
-            reaches 2 resource(s), none a crown jewel
-        pass high secret-store-exposure@agent:nowhere: no reachable secret store exposes a stronger identity
-            reads 0 secret store(s)
-        pass high secret-store-exposure@agent:prod-reader: no reachable secret store exposes a stronger identity
-            reads 0 secret store(s)
-        unknown high environment-isolation@agent:nowhere: agent environment unknown
-            environment: null; reaches 1 resource(s)
-        unknown high environment-isolation@agent:prod-reader: 1 reached resource(s) have no environment
-            environment unknown for 1 reached resource(s): res:unlabelled
-        pass low grant-provenance@g-1: from policy:a
-            source: policy:a
-        pass low grant-provenance@g-2: from policy:b
-            source: policy:b
-        pass low grant-provenance@g-3: from policy:b
-            source: policy:b
-        pass low grant-expired-on-record@g-1: not expired
-            grant g-1: spiffe://x.example/nowhere -> res:prod-db [read], just in time, expires 2026-11-29T00:00:00Z
-        pass low grant-expired-on-record@g-2: not expired
-            grant g-2: spiffe://x.example/prod-reader -> res:unlabelled [read], just in time, expires 2026-11-29T00:00:00Z
-        pass low grant-expired-on-record@g-3: not expired
-            grant g-3: spiffe://x.example/prod-reader -> res:prod-db [read], just in time, expires 2026-11-29T00:00:00Z
-        totals {"pass": 27, "unknown": 5}
-    "#]],
+            pass medium agent-owner@agent:nowhere: owned by a@x.example
+                owner: a@x.example
+            pass medium agent-owner@agent:prod-reader: owned by a@x.example
+                owner: a@x.example
+            pass high agent-workload-identity@agent:nowhere: runs as spiffe://x.example/nowhere
+                own workload identity: spiffe://x.example/nowhere (spiffe)
+            pass high agent-workload-identity@agent:prod-reader: runs as spiffe://x.example/prod-reader
+                own workload identity: spiffe://x.example/prod-reader (spiffe)
+            pass high identity-not-shared@spiffe://x.example/nowhere: used by agent:nowhere only
+                runs_as of agent:nowhere (environment unknown)
+            pass high identity-not-shared@spiffe://x.example/prod-reader: used by agent:prod-reader only
+                runs_as of agent:prod-reader (prod)
+            pass medium identity-owner@spiffe://x.example/nowhere: owned by a@x.example
+                owner: a@x.example
+            pass medium identity-owner@spiffe://x.example/prod-reader: owned by a@x.example
+                owner: a@x.example
+            pass high human-use-of-nhi@spiffe://x.example/nowhere: no person may act as it
+                runs_as of agent:nowhere
+            pass high human-use-of-nhi@spiffe://x.example/prod-reader: no person may act as it
+                runs_as of agent:prod-reader
+            pass high agent-impersonates-human@agent:nowhere: reaches no human identity
+            pass high agent-impersonates-human@agent:prod-reader: reaches no human identity
+            unknown high credential-short-lived@cred:undated: validity unknown: issue time not recorded
+                expires 2026-11-29T00:00:00Z, issued_at null
+            unknown medium credential-rotation@cred:undated: age unknown: neither issue nor rotation time recorded
+                issued_at null, last_rotated null
+            unknown low credential-unused@cred:undated: last use unknown
+                last_used null, issued_at null
+            pass critical credential-crown-jewel-admin@cred:undated: no admin grant on a crown jewel
+                token of spiffe://x.example/prod-reader
+            pass medium jit-grant-expiry@g-1: expires 2026-11-29T00:00:00Z
+                grant g-1: spiffe://x.example/nowhere -> res:prod-db [read], just in time, expires 2026-11-29T00:00:00Z
+            pass medium jit-grant-expiry@g-2: expires 2026-11-29T00:00:00Z
+                grant g-2: spiffe://x.example/prod-reader -> res:unlabelled [read], just in time, expires 2026-11-29T00:00:00Z
+            pass medium jit-grant-expiry@g-3: expires 2026-11-29T00:00:00Z
+                grant g-3: spiffe://x.example/prod-reader -> res:prod-db [read], just in time, expires 2026-11-29T00:00:00Z
+            pass medium approval-gated-data-access@agent:nowhere: supervised agent holds no standing data access
+            pass medium approval-gated-data-access@agent:prod-reader: supervised agent holds no standing data access
+            pass high crown-jewel-reach@agent:nowhere: reaches no crown jewel
+                reaches 1 resource(s), none a crown jewel
+            pass high crown-jewel-reach@agent:prod-reader: reaches no crown jewel
+                reaches 2 resource(s), none a crown jewel
+            pass high secret-store-exposure@agent:nowhere: no reachable secret store exposes a stronger identity
+                reads 0 secret store(s)
+            pass high secret-store-exposure@agent:prod-reader: no reachable secret store exposes a stronger identity
+                reads 0 secret store(s)
+            unknown high environment-isolation@agent:nowhere: agent environment unknown
+                environment: null; reaches 1 resource(s)
+            unknown high environment-isolation@agent:prod-reader: 1 reached resource(s) have no environment
+                environment unknown for 1 reached resource(s): res:unlabelled
+            pass low grant-provenance@g-1: from policy:a
+                source: policy:a
+            pass low grant-provenance@g-2: from policy:b
+                source: policy:b
+            pass low grant-provenance@g-3: from policy:b
+                source: policy:b
+            pass low grant-expired-on-record@g-1: not expired
+                grant g-1: spiffe://x.example/nowhere -> res:prod-db [read], just in time, expires 2026-11-29T00:00:00Z
+            pass low grant-expired-on-record@g-2: not expired
+                grant g-2: spiffe://x.example/prod-reader -> res:unlabelled [read], just in time, expires 2026-11-29T00:00:00Z
+            pass low grant-expired-on-record@g-3: not expired
+                grant g-3: spiffe://x.example/prod-reader -> res:prod-db [read], just in time, expires 2026-11-29T00:00:00Z
+            totals {"pass": 28, "unknown": 5}
+        "#]],
     );
 }
 
@@ -479,6 +487,15 @@ fn demo_estate_findings() {
             last_used null; issued 2026-10-01T10:00:00Z (58 days before 2026-11-28T12:00:00Z)
         unknown low credential-unused@cred:vault-token-legal: last use unknown
             last_used null; issued 2026-11-28T08:00:00Z (0 days before 2026-11-28T12:00:00Z)
+        fail critical credential-crown-jewel-admin@cred:aws-deploy-access-key: live credential with admin on crown jewel res:aws-prod-api
+            api_key of arn:aws:iam::123456789012:role/prod-deployer: never expires
+            grant g-035: arn:aws:iam::123456789012:role/prod-deployer -> res:aws-prod-api [admin]
+        fail critical credential-crown-jewel-admin@cred:customer-db-password: live credential with admin on crown jewel res:customer-db
+            password of svc:customer-db-admin: never expires
+            grant g-036: svc:customer-db-admin -> res:customer-db [admin]
+        fail critical credential-crown-jewel-admin@cred:svid-oncall-sre: live credential with admin on crown jewel res:vault-prod
+            x509_svid of spiffe://northwind.example/agents/oncall-sre: expires 2026-11-28T17:30:00Z
+            grant g-034: spiffe://northwind.example/agents/oncall-sre -> res:vault-prod [admin]
         fail medium expired-credential-stored@cred:legacy-sftp-password: expired 2025-06-30T00:00:00Z but still kept in res:vault-kv-legacy
             expired 2025-06-30T00:00:00Z; held by res:vault-kv-legacy
         fail medium autonomous-standing-access@agent:ci-fixer: autonomous agent holds 2 standing grant(s)
@@ -591,7 +608,7 @@ fn demo_estate_findings() {
             grant g-007: spiffe://northwind.example/agents/support-bot -> res:customer-db [write], just in time, expires 2026-10-01T00:00:00Z
         fail low grant-expired-on-record@g-045: expired 2026-09-30T00:00:00Z but still on record
             grant g-045: agent:legal-review -> res:hr-db [read], just in time, expires 2026-09-30T00:00:00Z
-        totals {"fail": 70, "pass": 270, "unknown": 9}
+        totals {"fail": 73, "pass": 282, "unknown": 9}
     "#]].assert_eq(&render(&load(&path), false));
 }
 
