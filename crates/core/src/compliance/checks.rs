@@ -715,7 +715,7 @@ fn run(check: &CheckInfo, ix: &Index<'_>, limits: &Limits) -> Vec<Finding> {
                     .flatten()
                     .copied()
                     .filter(|g| {
-                        g.actions.contains(crate::model::Action::Admin)
+                        g.actions.contains(Action::Admin)
                             && ix.resources.get(g.target.as_str()).is_some_and(|r| r.crown_jewel)
                     })
                     .collect();
