@@ -96,3 +96,33 @@ fn paths_name_the_escalation_technique_and_no_secret_value_is_stored() {
         assert!(!stored.contains(value), "`{value}` is stored");
     }
 }
+
+#[test]
+fn kubernetes_bootstrap_policy_imports_clean_with_its_controller_escalations() {
+    let sandbox = Sandbox::new();
+    let outcome = import_kubernetes(&sandbox, "k8s-bootstrap.json", "boot");
+    assert_eq!(outcome["snapshot"]["source"], "import:boot", "{outcome}");
+    let step = first_step(
+        &sandbox,
+        "k8s:boot/kube-system/serviceaccount/clusterrole-aggregation-controller",
+        "k8s:boot/cluster-admin",
+    );
+    assert!(step.contains("via: escalate roles"), "{step}");
+    let step = first_step(
+        &sandbox,
+        "k8s:boot/kube-system/serviceaccount/replicaset-controller",
+        "k8s:boot/kube-system/serviceaccount/default",
+    );
+    assert!(step.contains("via: create pods"), "{step}");
+    // The whole cluster is a crown jewel, and the built-in superusers reach it.
+    let run = sandbox.bridle(&["who-can-reach", "k8s:boot/cluster", "--json"]);
+    run.ok();
+    let who = run.json().to_string();
+    assert!(who.contains("k8s:boot/group/system:masters"), "{who}");
+    let resources = sandbox.list("resources");
+    let cluster = resources
+        .iter()
+        .find(|r| r["id"] == "k8s:boot/cluster")
+        .expect("the cluster is a resource");
+    assert_eq!(cluster["crown_jewel"], true, "{cluster}");
+}

@@ -302,3 +302,99 @@ fn without_secret_items_reading_secrets_is_an_over_approximation() {
         "{notes:?}"
     );
 }
+
+/// Kubernetes' own bootstrap policy (cluster roles, controller roles, namespace roles and their
+/// bindings, as `kubectl get … -o json` prints them on a new cluster).
+#[test]
+fn the_bootstrap_roles_import_clean_and_give_the_controller_escalations_they_imply() {
+    let collected = read(&fixture("k8s-bootstrap.json"), "boot").unwrap();
+    let missing: Vec<&UnknownPart> = collected
+        .unknowns
+        .iter()
+        .filter(|u| u.reason.contains("not in the file"))
+        .collect();
+    assert!(missing.is_empty(), "{missing:?}");
+    let estate = &collected.estate;
+    let graph = PrivilegeGraph::build(estate, at());
+    let controller = |name: &str| format!("k8s:boot/kube-system/serviceaccount/{name}");
+    let kube_system_default = "k8s:boot/kube-system/serviceaccount/default";
+    let cases = [
+        // It may update the cluster roles it is bound to, and holds `escalate`.
+        (
+            controller("clusterrole-aggregation-controller"),
+            "k8s:boot/cluster-admin".to_owned(),
+            "via: escalate roles",
+        ),
+        (
+            controller("replicaset-controller"),
+            kube_system_default.to_owned(),
+            "via: create pods",
+        ),
+        (
+            controller("daemon-set-controller"),
+            kube_system_default.to_owned(),
+            "via: create pods",
+        ),
+        (
+            controller("job-controller"),
+            kube_system_default.to_owned(),
+            "via: create pods",
+        ),
+        (
+            controller("deployment-controller"),
+            kube_system_default.to_owned(),
+            "via: create replicasets.apps",
+        ),
+        (
+            controller("cronjob-controller"),
+            kube_system_default.to_owned(),
+            "via: create jobs.batch",
+        ),
+        // The controller manager mints every account's tokens.
+        (
+            "k8s:boot/user/system:kube-controller-manager".to_owned(),
+            kube_system_default.to_owned(),
+            "via: create serviceaccounts/token",
+        ),
+        (
+            "k8s:boot/group/system:masters".to_owned(),
+            "k8s:boot/cluster-admin".to_owned(),
+            "via: every permission",
+        ),
+    ];
+    for (from, to, technique) in &cases {
+        let notes = path_notes(estate, &graph, from, to)
+            .unwrap_or_else(|| panic!("{from} does not reach {to}"));
+        assert!(notes[0].contains(technique), "{from} → {to}: {notes:?}");
+    }
+    // Aggregation as the controller computes it: admin ⊇ edit ⊇ view.
+    let aggregated = |role: &str| -> Vec<String> {
+        let o = collected
+            .observations
+            .iter()
+            .find(|o| o.kind == "k8s.aggregated_role" && o.id == format!("clusterrole/{role}"))
+            .unwrap_or_else(|| panic!("{role} is not aggregated"));
+        serde_json::from_value(o.facts["aggregated_from"].clone()).unwrap()
+    };
+    assert!(aggregated("admin").contains(&"edit".to_owned()));
+    assert!(aggregated("edit").contains(&"view".to_owned()));
+    assert!(aggregated("view").contains(&"system:aggregate-to-view".to_owned()));
+    // An account with no binding of its own reaches only the groups Kubernetes puts it in.
+    let reached = graph
+        .reach("k8s:boot/kube-public/serviceaccount/default")
+        .unwrap();
+    let identities: Vec<&str> = reached
+        .reachable
+        .iter()
+        .filter(|r| {
+            r.kind == EntityKind::Identity && !r.target.starts_with("k8s:boot/group/system:")
+        })
+        .map(|r| r.target.as_str())
+        .collect();
+    assert!(identities.is_empty(), "{identities:?}");
+    let jewel = reached
+        .reachable
+        .iter()
+        .any(|r| r.target == "k8s:boot/cluster");
+    assert!(!jewel);
+}
