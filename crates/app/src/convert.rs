@@ -142,6 +142,18 @@ pub fn grant(s: &Stored<Grant>) -> protocol::GrantRow {
     }
 }
 
+pub fn acknowledged_break(a: &bridle_store::AcknowledgedBreak) -> protocol::AcknowledgedBreak {
+    protocol::AcknowledgedBreak {
+        seq: a.seq,
+        at: a.at.clone(),
+        user: a.user.clone(),
+        host: a.host.clone(),
+        reason: a.reason.clone(),
+        first_broken_seq: a.first_broken_seq,
+        problems: a.problems.clone(),
+    }
+}
+
 pub fn audit_entry(e: &bridle_store::AuditEntry) -> protocol::AuditEntry {
     protocol::AuditEntry {
         seq: e.seq,

@@ -18,6 +18,7 @@ pub(crate) fn store_error(error: StoreError) -> ApiError {
                 ErrorCode::DatabaseUnusable
             }
             StoreError::SnapshotNotFound(_) => ErrorCode::NotFound,
+            StoreError::AuditBroken { .. } | StoreError::AuditIntact(_) => ErrorCode::Conflict,
             StoreError::AuditKey { .. }
             | StoreError::Corrupt { .. }
             | StoreError::Sql(_)

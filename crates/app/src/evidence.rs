@@ -993,6 +993,11 @@ impl Bridle {
             audit: AuditInfo {
                 head_hash,
                 entries: audit.entries,
+                acknowledged_breaks: audit
+                    .acknowledged
+                    .iter()
+                    .map(|a| crate::convert::acknowledged_break(a).summary())
+                    .collect(),
             },
             sidecars: Vec::new(),
             counts: EntityKind::ALL
@@ -1164,6 +1169,12 @@ impl Bridle {
             head_in_chain,
             chain_intact: audit.intact(),
             chain_problems: audit.problems,
+            acknowledged_breaks: audit
+                .acknowledged
+                .iter()
+                .map(|a| crate::convert::acknowledged_break(a).summary())
+                .collect(),
+            audit_notes: audit.notes,
             current_estate_sha256: current_hash,
         })
     }

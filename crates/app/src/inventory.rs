@@ -7,6 +7,7 @@ use bridle_protocol as protocol;
 use crate::Bridle;
 use crate::convert;
 use crate::error::{ApiError, ErrorCode, api_error, store_error};
+use bridle_store::Actor;
 
 /// A snapshot's stated hash next to the hash of its reconstruction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -248,15 +249,84 @@ impl Bridle {
             .collect())
     }
 
-    pub async fn verify_audit(&self) -> Result<protocol::AuditVerification, ApiError> {
+    /// Verifies the audit log (chain, anchors, bound rows); `deep` also rebuilds every snapshot
+    /// and checks it against the hash its import recorded.
+    pub async fn verify_audit(&self, deep: bool) -> Result<protocol::AuditVerification, ApiError> {
         let v = self.store.verify_audit().await.map_err(store_error)?;
+        let mut problems = v.problems;
+        let mut snapshots_rebuilt = None;
+        if deep {
+            let recorded: std::collections::HashMap<i64, String> = self
+                .store
+                .audit_entries()
+                .await
+                .map_err(store_error)?
+                .iter()
+                .filter_map(|e| {
+                    let detail: serde_json::Value = serde_json::from_str(&e.detail).ok()?;
+                    Some((
+                        detail.get("snapshot")?.as_i64()?,
+                        detail.get("estate_sha256")?.as_str()?.to_owned(),
+                    ))
+                })
+                .collect();
+            let snapshots = self.store.snapshots().await.map_err(store_error)?;
+            for snapshot in &snapshots {
+                let rebuilt = bridle_core::estate::canonical_sha256(
+                    &self
+                        .store
+                        .estate_at(snapshot.id)
+                        .await
+                        .map_err(store_error)?,
+                );
+                if rebuilt != snapshot.estate_sha256 {
+                    problems.push(format!(
+                        "snapshot {} rebuilds to {rebuilt}, not the {} it records: its rows were changed outside Bridle",
+                        snapshot.id, snapshot.estate_sha256
+                    ));
+                }
+                match recorded.get(&snapshot.id) {
+                    Some(audited) if *audited != snapshot.estate_sha256 => problems.push(format!(
+                        "snapshot {} records {}, but its audited import recorded {audited}",
+                        snapshot.id, snapshot.estate_sha256
+                    )),
+                    Some(_) => {}
+                    None => {
+                        problems.push(format!("snapshot {} has no audited import", snapshot.id))
+                    }
+                }
+            }
+            snapshots_rebuilt = Some(snapshots.len() as u64);
+        }
         Ok(protocol::AuditVerification {
-            intact: v.intact(),
+            intact: problems.is_empty(),
             entries: v.entries,
             head_hash: v.head_hash,
             first_broken_seq: v.first_broken_seq,
-            problems: v.problems,
+            problems,
+            acknowledged: v
+                .acknowledged
+                .iter()
+                .map(convert::acknowledged_break)
+                .collect(),
+            notes: v.notes,
+            snapshots_rebuilt,
         })
+    }
+
+    /// Acknowledges a broken audit log (`reason` required), the one write allowed on it.
+    pub async fn acknowledge_audit(
+        &self,
+        reason: &str,
+        at: Timestamp,
+        actor: &Actor,
+    ) -> Result<protocol::AcknowledgedBreak, ApiError> {
+        let acknowledged = self
+            .store
+            .acknowledge_audit(reason, at, actor)
+            .await
+            .map_err(store_error)?;
+        Ok(convert::acknowledged_break(&acknowledged))
     }
 
     /// The dashboard's figures at time `at`.

@@ -194,6 +194,12 @@ pub async fn evidence(paths: &DataPaths, command: EvidenceCommand) -> Result<Exi
                 for problem in &v.chain_problems {
                     say!("       {problem}");
                 }
+                for acknowledged in &v.acknowledged_breaks {
+                    say!("note acknowledged break: {acknowledged}");
+                }
+                for note in &v.audit_notes {
+                    say!("note {note}");
+                }
                 if v.inventory_changed {
                     say!(
                         "{} the current inventory differs from snapshot {} (now sha256 {}){}",

@@ -280,9 +280,27 @@ enum AuditCommand {
         #[arg(long)]
         json: bool,
     },
-    /// Check the hash chain and its authenticated anchor; exit 1 at the first broken entry.
-    #[command(after_help = "Example:\n  bridle audit verify")]
+    /// Check the hash chain, its anchors (in the database and beside the audit key) and the
+    /// rows bound to it (risks, attestations, flows, broker profiles); exit 1 on any problem
+    /// not acknowledged.
+    #[command(after_help = "Examples:\n  bridle audit verify\n  bridle audit verify --deep --json")]
     Verify {
+        /// Also rebuild every snapshot and check it against the hash its import recorded.
+        #[arg(long)]
+        deep: bool,
+        #[arg(long)]
+        json: bool,
+    },
+    /// Acknowledge a broken audit log: the one write allowed on it. Records who, when, why and
+    /// what was broken, and starts a new anchored segment; the broken range stays visible to
+    /// every later verification and evidence pack.
+    #[command(
+        after_help = "Example:\n  bridle audit acknowledge --reason \"restored from the 2026-11-30 backup after disk failure\""
+    )]
+    Acknowledge {
+        /// Why the break is accepted (required).
+        #[arg(long)]
+        reason: String,
         #[arg(long)]
         json: bool,
     },
@@ -498,9 +516,19 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             output::audit_log(&entries, json)?;
             Ok(ExitCode::SUCCESS)
         }
-        Command::Audit(AuditCommand::Verify { json }) => {
+        Command::Audit(AuditCommand::Acknowledge { reason, json }) => {
+            let at = bridle_app::now();
+            let actor = bridle_app::current_actor();
+            let acknowledged = with_existing(&paths, async |b: &Bridle| {
+                Ok(b.acknowledge_audit(&reason, at, &actor).await?)
+            })
+            .await?;
+            output::audit_acknowledged(&acknowledged, json)?;
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::Audit(AuditCommand::Verify { deep, json }) => {
             let verification =
-                with_existing(&paths, async |b: &Bridle| Ok(b.verify_audit().await?)).await?;
+                with_existing(&paths, async |b: &Bridle| Ok(b.verify_audit(deep).await?)).await?;
             output::audit_verification(&verification, json)?;
             Ok(if verification.intact {
                 ExitCode::SUCCESS

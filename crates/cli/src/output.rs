@@ -13,9 +13,9 @@ pub(crate) use say;
 use anyhow::Result;
 use bridle_app::SnapshotCheck;
 use bridle_protocol::{
-    AuditEntry, AuditVerification, BlastRadius, Chokepoints, Entity, EntityDetail, EntityList,
-    GrantRow, ImportOutcome, Overview, Paths, Reach, Severity, Snapshot, Timestamp, WhatIf,
-    WhoCanReach,
+    AcknowledgedBreak, AuditEntry, AuditVerification, BlastRadius, Chokepoints, Entity,
+    EntityDetail, EntityList, GrantRow, ImportOutcome, Overview, Paths, Reach, Severity, Snapshot,
+    Timestamp, WhatIf, WhoCanReach,
 };
 use comfy_table::{Table, presets};
 use serde::Serialize;
@@ -357,12 +357,36 @@ pub fn audit_verification(v: &AuditVerification, json: bool) -> Result<()> {
             v.head_hash.as_deref().unwrap_or("(empty)")
         );
     } else {
-        if let Some(seq) = v.first_broken_seq {
-            say!("audit log BROKEN at entry {seq}");
+        match v.first_broken_seq {
+            Some(seq) => say!("audit log BROKEN at entry {seq}"),
+            None => say!("audit log BROKEN"),
         }
         for problem in &v.problems {
             say!("  {problem}");
         }
+    }
+    if let Some(n) = v.snapshots_rebuilt {
+        say!("{n} snapshots rebuilt and checked against their recorded hashes");
+    }
+    for acknowledged in &v.acknowledged {
+        say!("acknowledged break: {}", acknowledged.summary());
+    }
+    for note in &v.notes {
+        say!("note: {note}");
+    }
+    Ok(())
+}
+
+pub fn audit_acknowledged(a: &AcknowledgedBreak, json: bool) -> Result<()> {
+    if json {
+        return print_json(a);
+    }
+    say!(
+        "acknowledged as entry {}; the audit log continues from it",
+        a.seq
+    );
+    for problem in &a.problems {
+        say!("  was broken: {problem}");
     }
     Ok(())
 }

@@ -59,6 +59,9 @@ pub struct AuditInfo {
     /// The hash of the newest audit-log entry when the pack was made.
     pub head_hash: String,
     pub entries: u64,
+    /// Every acknowledged break of the log, one line each (who, when, why, what broke): a pack
+    /// made after one says so.
+    pub acknowledged_breaks: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

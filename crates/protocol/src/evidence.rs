@@ -56,6 +56,13 @@ pub struct EvidenceVerification {
     /// The whole audit chain verifies (hashes, links, anchor).
     pub chain_intact: bool,
     pub chain_problems: Vec<String>,
+    /// Breaks of the log someone acknowledged: the chain verifies from them on, and they stay
+    /// listed.
+    #[serde(default)]
+    pub acknowledged_breaks: Vec<String>,
+    /// Facts about the log that are not problems.
+    #[serde(default)]
+    pub audit_notes: Vec<String>,
     /// The current inventory's hash differs from the snapshot's (a later change, not tampering).
     pub inventory_changed: bool,
     pub current_estate_sha256: String,

@@ -288,8 +288,47 @@ pub struct AuditVerification {
     pub head_hash: Option<String>,
     /// The first entry that fails, when one does.
     pub first_broken_seq: Option<i64>,
-    /// Every problem found, in order.
+    /// Every problem not acknowledged, in order.
     pub problems: Vec<String>,
+    /// Breaks someone acknowledged (`bridle audit acknowledge`): visible in every later
+    /// verification and evidence pack.
+    #[serde(default)]
+    pub acknowledged: Vec<AcknowledgedBreak>,
+    /// Facts that are not problems (e.g. a database not yet bound to a record outside it).
+    #[serde(default)]
+    pub notes: Vec<String>,
+    /// `--deep`: how many snapshots were rebuilt and checked against their recorded hashes.
+    #[serde(default)]
+    pub snapshots_rebuilt: Option<u64>,
+}
+
+/// An audited acknowledgement of a broken audit log.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AcknowledgedBreak {
+    /// The acknowledgement's own entry.
+    pub seq: i64,
+    pub at: String,
+    pub user: String,
+    pub host: String,
+    pub reason: String,
+    pub first_broken_seq: Option<i64>,
+    /// What was broken when it was acknowledged.
+    pub problems: Vec<String>,
+}
+
+impl AcknowledgedBreak {
+    /// One line for a report: `entry 12 (2026-…, by ann@host): "reason" — what broke`.
+    pub fn summary(&self) -> String {
+        format!(
+            "entry {} ({}, by {}@{}): \"{}\" — acknowledged: {}",
+            self.seq,
+            self.at,
+            self.user,
+            self.host,
+            self.reason,
+            self.problems.join("; ")
+        )
+    }
 }
 
 /// What the dashboard shows.

@@ -82,7 +82,7 @@ impl Store {
         }
         let seq = self
             .append_audit(
-                tx.conn(),
+                &mut tx,
                 NewEntry {
                     at,
                     actor,

@@ -154,7 +154,7 @@ impl Store {
         let detail: serde_json::Value =
             serde_json::from_str(&profile.profile).unwrap_or(serde_json::Value::Null);
         self.append_audit(
-            tx.conn(),
+            &mut tx,
             NewEntry {
                 at: profile.created_at,
                 actor,
@@ -206,7 +206,7 @@ impl Store {
             return Ok(false);
         }
         self.append_audit(
-            tx.conn(),
+            &mut tx,
             NewEntry {
                 at,
                 actor,
@@ -231,7 +231,7 @@ impl Store {
         let mut tx = WriteTransaction::begin(self).await?;
         let audit_seq = self
             .append_audit(
-                tx.conn(),
+                &mut tx,
                 NewEntry {
                     at,
                     actor,
@@ -281,7 +281,7 @@ impl Store {
         };
         let audit_seq = self
             .append_audit(
-                tx.conn(),
+                &mut tx,
                 NewEntry {
                     at,
                     actor,
@@ -365,7 +365,7 @@ impl Store {
         let mut tx = WriteTransaction::begin(self).await?;
         let seq = self
             .append_audit(
-                tx.conn(),
+                &mut tx,
                 NewEntry {
                     at,
                     actor,

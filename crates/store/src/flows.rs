@@ -79,7 +79,7 @@ impl Store {
             };
             let seq = self
                 .append_audit(
-                    tx.conn(),
+                    &mut tx,
                     NewEntry {
                         at,
                         actor,
@@ -172,7 +172,7 @@ impl Store {
             return Ok(false);
         }
         self.append_audit(
-            tx.conn(),
+            &mut tx,
             NewEntry {
                 at,
                 actor,

@@ -930,7 +930,7 @@ impl Store {
         });
         let audit_seq = self
             .append_audit(
-                tx.conn(),
+                tx,
                 NewEntry {
                     at,
                     actor,

@@ -17,7 +17,7 @@ mod risk;
 mod transaction;
 
 pub use attestation::{AttachedFile, Attestation, AttestationTarget};
-pub use audit::{Actor, AuditEntry, AuditKey, AuditVerification};
+pub use audit::{AcknowledgedBreak, Actor, AuditEntry, AuditKey, AuditVerification};
 pub use brokers::{StoredObservation, StoredProfile, SyncRun, SyncStart};
 pub use database::Store;
 pub use drift::SourceDigests;
@@ -42,6 +42,18 @@ pub enum StoreError {
     Unusable { path: PathBuf, reason: String },
     #[error("snapshot {0} does not exist")]
     SnapshotNotFound(i64),
+    #[error(
+        "the audit log is broken, so nothing was written: {problem}{}{}. `bridle audit verify` says what broke; `bridle audit acknowledge --reason …` records it and starts a new anchored segment",
+        if *more > 0 { format!(" (and {more} more problems)") } else { String::new() },
+        first_broken_seq.map(|s| format!("; the first broken entry is {s}")).unwrap_or_default()
+    )]
+    AuditBroken {
+        first_broken_seq: Option<i64>,
+        problem: String,
+        more: usize,
+    },
+    #[error("{0}")]
+    AuditIntact(String),
     #[error("audit key {path}: {reason}")]
     AuditKey { path: PathBuf, reason: String },
     #[error("stored {table} row `{id}` is corrupt: {reason}")]

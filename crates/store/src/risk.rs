@@ -407,7 +407,7 @@ impl Store {
         let audit_action = format!("risk.{action}");
         let audit_seq = self
             .append_audit(
-                tx.conn(),
+                tx,
                 NewEntry {
                     at,
                     actor,

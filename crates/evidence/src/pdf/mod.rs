@@ -484,6 +484,7 @@ mod tests {
             audit: AuditInfo {
                 head_hash: "b".repeat(64),
                 entries: 7,
+                acknowledged_breaks: vec![],
             },
             sidecars: vec![],
             counts: vec![("Agents".into(), 1)],

@@ -780,6 +780,18 @@ fn verification(flow: &mut Flow, report: &EvidenceReport) {
         ],
         vec!["Evaluation time".to_owned(), report.at.clone()],
     ];
+    if report.audit.acknowledged_breaks.is_empty() {
+        rows.push(vec![
+            "Acknowledged breaks of the audit log".to_owned(),
+            "none".to_owned(),
+        ]);
+    }
+    for (n, acknowledged) in report.audit.acknowledged_breaks.iter().enumerate() {
+        rows.push(vec![
+            format!("Acknowledged break {} of the audit log", n + 1),
+            acknowledged.clone(),
+        ]);
+    }
     for s in &report.sidecars {
         rows.push(vec![
             format!("sha256 of {} ({})", s.file_name, s.what),
