@@ -12,6 +12,7 @@ mod file_importers;
 mod flows;
 mod graph;
 mod import;
+mod kubernetes_rbac;
 mod malformed;
 mod openbao_acl_differential;
 mod opengraph;

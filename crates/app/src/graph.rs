@@ -55,10 +55,6 @@ fn chokepoint(c: &bridle_core::graph::Chokepoint) -> protocol::Chokepoint {
     }
 }
 
-fn reason(r: &EdgeReason) -> String {
-    r.to_string()
-}
-
 impl Bridle {
     /// The privilege graph of the current inventory at time `at`.
     pub async fn privilege_graph(&self, at: Timestamp) -> Result<PrivilegeGraph, ApiError> {
@@ -96,11 +92,23 @@ impl Bridle {
         max_hops: u32,
         at: Timestamp,
     ) -> Result<protocol::Paths, ApiError> {
-        let paths = self
-            .privilege_graph(at)
-            .await?
+        let estate = self.estate(None).await?;
+        let paths = PrivilegeGraph::build(&estate, at)
             .paths(from, to, max_paths, max_hops)
             .map_err(graph_error)?;
+        // A grant's conditions say how it arises (`via: bind roles …`): a path names them.
+        let conditions: std::collections::HashMap<&str, &str> = estate
+            .grants
+            .iter()
+            .filter_map(|g| Some((g.id.as_str(), g.conditions.as_deref()?)))
+            .collect();
+        let explain = |r: &EdgeReason| match r {
+            EdgeReason::Grant { id, .. } => match conditions.get(id.as_str()) {
+                Some(said) => format!("{r} — {said}"),
+                None => r.to_string(),
+            },
+            other => other.to_string(),
+        };
         Ok(protocol::Paths {
             from: paths.from,
             to: paths.to,
@@ -115,7 +123,7 @@ impl Bridle {
                     via: p
                         .via
                         .iter()
-                        .map(|step| step.iter().map(reason).collect())
+                        .map(|step| step.iter().map(explain).collect())
                         .collect(),
                 })
                 .collect(),

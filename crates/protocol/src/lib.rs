@@ -343,7 +343,8 @@ pub struct Paths {
 pub struct PrivilegePath {
     pub hops: u32,
     pub nodes: Vec<String>,
-    /// Per step, what makes it valid (e.g. `grant g-7 (read)`).
+    /// Per step, what makes it valid (e.g. `grant g-7 (read)`), with the grant's conditions when
+    /// it has any (`grant g:… (impersonate) — via: bind roles (…)`).
     pub via: Vec<Vec<String>>,
 }
 
