@@ -173,7 +173,7 @@ fn field_changes(before: &Value, after: &Value) -> Vec<wire::FieldChange> {
         .collect()
 }
 
-fn sorted_facts(facts: &serde_json::Map<String, Value>) -> String {
+pub(crate) fn sorted_facts(facts: &serde_json::Map<String, Value>) -> String {
     let sorted: BTreeMap<&String, &Value> = facts.iter().collect();
     serde_json::to_string(&sorted).expect("JSON values serialize")
 }

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use bridle_core::compliance::{ControlLibrary, Finding, Status};
 use bridle_core::flow::{
-    self, BrokerFacts, BrokerRole, Flow, FlowContext, FlowFinding, FlowLimits, StepKind,
+    self, BrokerFacts, BrokerRole, Flow, FlowContext, FlowFinding, FlowLimits, SpireEntry, StepKind,
 };
 use bridle_core::graph::PrivilegeGraph;
 use bridle_core::model::Estate;
@@ -137,7 +137,8 @@ impl Bridle {
         Ok((row, flow))
     }
 
-    /// The brokers' role facts from each profile's latest successful sync.
+    /// The brokers' role facts from each profile's latest successful sync, and the SPIRE entries
+    /// of every import source's latest import.
     pub(crate) async fn broker_facts(&self) -> Result<BrokerFacts, ApiError> {
         let mut facts = BrokerFacts::default();
         for profile in self.store.broker_profiles().await.map_err(store_error)? {
@@ -173,6 +174,32 @@ impl Bridle {
                     max_ttl_secs: secs("token_max_ttl"),
                 });
             }
+        }
+        // SPIRE entries come from file imports: each source's latest import.
+        for row in self
+            .store
+            .import_observations_of_kind("spire.entry")
+            .await
+            .map_err(store_error)?
+        {
+            let Ok(serde_json::Value::Object(map)) =
+                serde_json::from_str::<serde_json::Value>(&row.observation.facts)
+            else {
+                continue;
+            };
+            // SPIRE's 0 is "the server's default", which the file does not state.
+            let secs = |key: &str| map.get(key).and_then(|v| v.as_u64()).filter(|&t| t > 0);
+            facts.spire_entries.push(SpireEntry {
+                source: row.source,
+                entry: row.observation.id,
+                spiffe_id: map
+                    .get("spiffe_id")
+                    .and_then(|v| v.as_str())
+                    .unwrap_or_default()
+                    .to_owned(),
+                x509_svid_ttl_secs: secs("x509_svid_ttl"),
+                jwt_svid_ttl_secs: secs("jwt_svid_ttl"),
+            });
         }
         Ok(facts)
     }

@@ -6,7 +6,7 @@ use std::path::Path;
 use bridle_core::estate::{self, Diagnostic, OpenParsed, Syntax};
 use bridle_core::time::Timestamp;
 use bridle_protocol as protocol;
-use bridle_store::Actor;
+use bridle_store::{Actor, StoredObservation};
 
 use crate::Bridle;
 use crate::convert;
@@ -84,10 +84,26 @@ impl Bridle {
     /// Imports a prepared document as source `source` (see [`source_name`]). Cross-source
     /// references are resolved and id conflicts checked inside the write transaction; a rejected
     /// import writes nothing.
+    ///
+    /// The source's file-import observations are replaced by none: an estate file says no broker
+    /// facts (see [`Bridle::import_broker_file`]).
     pub async fn import(
         &self,
         prepared: PreparedImport,
         source: &str,
+        at: Timestamp,
+        actor: &Actor,
+    ) -> Result<protocol::ImportOutcome, ApiError> {
+        self.import_observed(prepared, source, &[], at, actor).await
+    }
+
+    /// [`Bridle::import`] with the source's observations replaced by `observations`, in the same
+    /// transaction.
+    pub(crate) async fn import_observed(
+        &self,
+        prepared: PreparedImport,
+        source: &str,
+        observations: &[StoredObservation],
         at: Timestamp,
         actor: &Actor,
     ) -> Result<protocol::ImportOutcome, ApiError> {
@@ -111,9 +127,15 @@ impl Bridle {
         let mut rejection: Vec<Diagnostic> = Vec::new();
         let outcome = self
             .store
-            .import(source, Some(&origin), estate, at, actor, |others| {
-                check_against_other_sources(estate, unresolved, others, &mut rejection)
-            })
+            .import_with_observations(
+                source,
+                Some(&origin),
+                estate,
+                observations,
+                at,
+                actor,
+                |others| check_against_other_sources(estate, unresolved, others, &mut rejection),
+            )
             .await
             .map_err(store_error)?;
         match outcome {

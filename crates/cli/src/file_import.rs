@@ -1,5 +1,6 @@
 //! `bridle import --format spire|kubernetes FILE`: a broker's exported file, imported through the
-//! same path as an estate file.
+//! same path as an estate file, its facts kept as the source's observations; and `bridle
+//! observations SOURCE`, which prints them.
 
 use std::path::Path;
 use std::process::ExitCode;
@@ -8,7 +9,8 @@ use anyhow::Result;
 use bridle_app::{Bridle, BrokerFileFormat, DataPaths, prepare_broker_file};
 use bridle_protocol::ImportOutcome;
 
-use crate::{EXIT_BAD_INPUT, output, with_bridle};
+use crate::output::say;
+use crate::{EXIT_BAD_INPUT, output, with_bridle, with_existing};
 
 pub async fn import(
     paths: &DataPaths,
@@ -28,18 +30,44 @@ pub async fn import(
     };
     let at = bridle_app::now();
     let actor = bridle_app::current_actor();
-    let source = prepared.source.clone();
+    let unknowns = prepared.unknowns.clone();
     let outcome = with_bridle(&paths.database, &paths.audit_key, async |b: &Bridle| {
-        Ok(b.import(prepared.prepared, &source, at, &actor).await?)
+        Ok(b.import_broker_file(prepared, at, &actor).await?)
     })
     .await?;
     output::import_outcome(&label, &outcome, json)?;
     // What the file cannot tell is said, never silently dropped.
-    for unknown in &prepared.unknowns {
+    for unknown in &unknowns {
         eprintln!("{label}: not known: {}: {}", unknown.part, unknown.reason);
     }
     Ok(match outcome {
         ImportOutcome::Imported { .. } => ExitCode::SUCCESS,
         ImportOutcome::Rejected { .. } => ExitCode::from(EXIT_BAD_INPUT),
     })
+}
+
+pub async fn observations(
+    paths: &DataPaths,
+    source: &str,
+    kind: Option<&str>,
+    json: bool,
+) -> Result<ExitCode> {
+    let observations = with_existing(paths, async |b: &Bridle| {
+        Ok(b.import_observations(source, kind).await?)
+    })
+    .await?;
+    if json {
+        say!("{}", serde_json::to_string_pretty(&observations)?);
+    } else {
+        let mut table = comfy_table::Table::new();
+        table
+            .load_preset(comfy_table::presets::NOTHING)
+            .set_header(["KIND", "ID", "FACTS"]);
+        for o in &observations {
+            table.add_row(vec![o.kind.clone(), o.id.clone(), o.facts.to_string()]);
+        }
+        say!("{table}");
+        say!("{} observations", observations.len());
+    }
+    Ok(ExitCode::SUCCESS)
 }

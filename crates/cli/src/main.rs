@@ -73,6 +73,21 @@ enum Command {
         #[arg(long)]
         json: bool,
     },
+    /// The facts an imported broker file left for its source (`--format spire|kubernetes`):
+    /// SVID TTLs, selectors, admin and downstream entries, which binding gave a grant…
+    #[command(
+        after_help = "Examples:\n  bridle observations spire\n  bridle observations import:prod-eu --kind k8s.grant --json\n\nThe facts are those of the source's latest import; a broker's are per sync (bridle broker observations NAME)."
+    )]
+    Observations {
+        /// The import source: NAME as given to `import --source` (default `spire` or
+        /// `kubernetes`), or `import:NAME`.
+        source: String,
+        /// Only this kind (spire.entry, k8s.grant, k8s.group_binding…).
+        #[arg(long)]
+        kind: Option<String>,
+        #[arg(long)]
+        json: bool,
+    },
     /// Write the inventory (or a past snapshot) as a canonical estate file.
     #[command(
         after_help = "Examples:\n  bridle export --format estate -o estate.json\n  bridle export --format estate --snapshot 3"
@@ -419,6 +434,9 @@ async fn run(cli: Cli) -> Result<ExitCode> {
                 ImportFormat::Kubernetes => bridle_app::BrokerFileFormat::Kubernetes,
             };
             file_import::import(&paths, broker_format, &file, source.as_deref(), json).await
+        }
+        Command::Observations { source, kind, json } => {
+            file_import::observations(&paths, &source, kind.as_deref(), json).await
         }
         Command::Export {
             format: ExportFormat::Opengraph,

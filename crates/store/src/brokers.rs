@@ -270,7 +270,16 @@ impl Store {
         let mut tx = WriteTransaction::begin(self).await?;
         let origin = format!("{} {}", start.kind, start.address);
         let summary = match self
-            .import_in(&mut tx, source, Some(&origin), estate, at, actor, check)
+            .import_in(
+                &mut tx,
+                source,
+                Some(&origin),
+                estate,
+                None,
+                at,
+                actor,
+                check,
+            )
             .await?
         {
             Ok(summary) => summary,

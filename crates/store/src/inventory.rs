@@ -14,6 +14,7 @@ use sqlx::sqlite::{Sqlite, SqliteRow};
 use sqlx::{QueryBuilder, Row, SqliteConnection};
 
 use crate::audit::{Actor, NewEntry};
+use crate::brokers::StoredObservation;
 use crate::transaction::WriteTransaction;
 use crate::{Result, Store, StoreError};
 
@@ -775,7 +776,7 @@ async fn count_current(conn: &mut SqliteConnection) -> Result<Counts> {
     })
 }
 
-fn snapshot_from_row(row: &SqliteRow) -> Result<SnapshotRecord> {
+pub(crate) fn snapshot_from_row(row: &SqliteRow) -> Result<SnapshotRecord> {
     let taken_at: String = row.try_get("taken_at")?;
     let count = |name: &str| row.try_get::<i64, _>(name).map(|n| n as u64);
     Ok(SnapshotRecord {
@@ -807,7 +808,8 @@ pub type Verdict = std::result::Result<(), Vec<String>>;
 
 impl Store {
     /// Replaces the entities of `source` with `estate` in one transaction and records a snapshot
-    /// and its audit entry.
+    /// and its audit entry. The source's file-import observations are replaced by none (see
+    /// [`Store::import_with_observations`]).
     ///
     /// `check` sees the ids other sources own (for cross-source references and conflicts) inside
     /// the transaction; when it returns `Err`, nothing is written and its reasons are returned as
@@ -821,9 +823,36 @@ impl Store {
         actor: &Actor,
         check: impl FnOnce(&SourceNamespace) -> Verdict,
     ) -> Result<std::result::Result<ImportSummary, Vec<String>>> {
+        self.import_with_observations(source, origin, estate, &[], at, actor, check)
+            .await
+    }
+
+    /// [`Store::import`] of an imported broker file: the source's observations (the facts the
+    /// estate model has no field for) are replaced by `observations` in the same transaction, so
+    /// they land with the snapshot or not at all.
+    #[allow(clippy::too_many_arguments)]
+    pub async fn import_with_observations(
+        &self,
+        source: &str,
+        origin: Option<&str>,
+        estate: &Estate,
+        observations: &[StoredObservation],
+        at: Timestamp,
+        actor: &Actor,
+        check: impl FnOnce(&SourceNamespace) -> Verdict,
+    ) -> Result<std::result::Result<ImportSummary, Vec<String>>> {
         let mut tx = WriteTransaction::begin(self).await?;
         let outcome = self
-            .import_in(&mut tx, source, origin, estate, at, actor, check)
+            .import_in(
+                &mut tx,
+                source,
+                origin,
+                estate,
+                Some(observations),
+                at,
+                actor,
+                check,
+            )
             .await?;
         match outcome {
             Ok(_) => tx.commit().await?,
@@ -834,6 +863,8 @@ impl Store {
 
     /// [`Store::import`] on the caller's open transaction (a broker sync adds its own rows to
     /// the same transaction); the caller commits on `Ok(Ok(..))` and rolls back otherwise.
+    /// `observations`: `Some` replaces the source's file-import observations; `None` (a broker
+    /// sync, which keeps its observations per run) leaves that table alone.
     #[allow(clippy::too_many_arguments)]
     pub(crate) async fn import_in(
         &self,
@@ -841,6 +872,7 @@ impl Store {
         source: &str,
         origin: Option<&str>,
         estate: &Estate,
+        observations: Option<&[StoredObservation]>,
         at: Timestamp,
         actor: &Actor,
         check: impl FnOnce(&SourceNamespace) -> Verdict,
@@ -919,7 +951,7 @@ impl Store {
             changed: total.changed,
             removed: total.removed,
         };
-        let detail = serde_json::json!({
+        let mut detail = serde_json::json!({
             "snapshot": snapshot.id,
             "source": source,
             "origin": origin,
@@ -928,6 +960,14 @@ impl Store {
             "changed": total.changed,
             "removed": total.removed,
         });
+        if let Some(observations) = observations {
+            let before =
+                crate::observations::replace(tx.conn(), source, snapshot_id, observations).await?;
+            // Said whenever the source has or had facts; an estate file's import says nothing.
+            if before > 0 || !observations.is_empty() {
+                detail["observations"] = serde_json::json!(observations.len());
+            }
+        }
         let audit_seq = self
             .append_audit(
                 tx,

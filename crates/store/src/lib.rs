@@ -13,6 +13,7 @@ mod database;
 mod drift;
 mod flows;
 mod inventory;
+mod observations;
 mod risk;
 mod transaction;
 
@@ -23,6 +24,7 @@ pub use database::Store;
 pub use drift::SourceDigests;
 pub use flows::{FlowSaved, NewFlowVersion, StoredFlow};
 pub use inventory::{ImportSummary, SnapshotRecord, SourceNamespace, Stored, Verdict};
+pub use observations::SourceObservation;
 pub use risk::{NewRisk, RiskChange, RiskEvent};
 
 use std::path::PathBuf;

@@ -26,6 +26,12 @@ pub const DRIFT_CHECKS: &[CheckInfo] = &[
         subject: "every issue step",
     },
     CheckInfo {
+        id: "flow-drift-svid-ttl",
+        title: "SPIRE issues the task's X.509-SVIDs no longer-lived than designed",
+        severity: Severity::Medium,
+        subject: "every flow, once SPIRE entries are imported",
+    },
+    CheckInfo {
         id: "flow-drift-identity-missing",
         title: "The task's workload identity exists in the inventory",
         severity: Severity::Medium,
@@ -45,12 +51,26 @@ pub struct BrokerRole {
     pub max_ttl_secs: Option<u64>,
 }
 
-/// What the brokers said at their last successful syncs.
+/// A SPIRE registration entry as last imported (a `spire.entry` observation of a file import).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SpireEntry {
+    /// The import source that holds it (`import:<name>`).
+    pub source: String,
+    /// The entry id.
+    pub entry: String,
+    pub spiffe_id: String,
+    /// Seconds; `None` when the entry leaves it to the server's default (SPIRE's `0`).
+    pub x509_svid_ttl_secs: Option<u64>,
+    pub jwt_svid_ttl_secs: Option<u64>,
+}
+
+/// What the brokers said at their last successful syncs, and the SPIRE entries last imported.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct BrokerFacts {
     /// Broker profiles with at least one successful sync.
     pub synced: BTreeSet<String>,
     pub roles: Vec<BrokerRole>,
+    pub spire_entries: Vec<SpireEntry>,
 }
 
 /// Access the agent has today beyond what the flow declares.
@@ -243,6 +263,10 @@ pub fn flow_drift(
         findings.push(f);
     }
 
+    if let Some(f) = svid_ttl_finding(flow, brokers) {
+        findings.push(f);
+    }
+
     // The declared identity in the inventory.
     let mut f = drift_finding("flow-drift-identity-missing", flow, None, "identity");
     if let Ok(pattern) = spiffe::run_pattern(&flow.identity.spiffe_id, &flow.agent, &flow.id) {
@@ -280,6 +304,85 @@ pub fn flow_drift(
         excess,
         findings,
     }
+}
+
+/// The X.509-SVID TTLs of the SPIRE entries that register the task's SPIFFE IDs, against the
+/// design. The flow model gives the task's identity no lifetime of its own; the credential
+/// lifetime it designs is the issue steps' `ttl`, the field broker role TTLs are compared with.
+/// The SVID proves the task's identity to the brokers for as long as it is valid, so it should
+/// live no longer than the longest credential the flow issues; an SVID that outlives it lets the
+/// workload go on obtaining credentials after the designed window. Like a role's unset
+/// `token_ttl`, an entry that leaves the TTL to the server's default fails: the file cannot say
+/// what that default is.
+///
+/// No finding when the flow issues nothing (no designed lifetime) or when no SPIRE entries are
+/// imported at all (nothing says SPIRE issues this identity; `flow-drift-identity-missing` covers
+/// an identity that is nowhere).
+fn svid_ttl_finding(flow: &Flow, brokers: &BrokerFacts) -> Option<FlowFinding> {
+    if brokers.spire_entries.is_empty() {
+        return None;
+    }
+    let (step, issue) = flow
+        .steps
+        .iter()
+        .filter(|s| s.kind == StepKind::Issue)
+        .filter_map(|s| s.issue.as_ref().map(|issue| (s, issue)))
+        .max_by_key(|(_, issue)| issue.ttl)?;
+    let pattern = spiffe::run_pattern(&flow.identity.spiffe_id, &flow.agent, &flow.id).ok()?;
+    let designed = issue.ttl.secs();
+    let mut f = drift_finding("flow-drift-svid-ttl", flow, Some(&step.id), "svid");
+    let entries: Vec<&SpireEntry> = brokers
+        .spire_entries
+        .iter()
+        .filter(|e| e.spiffe_id == pattern || spiffe::pattern_matches(&pattern, &e.spiffe_id))
+        .collect();
+    if entries.is_empty() {
+        f.status = Status::Unknown;
+        f.summary = format!("No imported SPIRE entry registers an ID matching {pattern}");
+        f.hint = Some(
+            "Import the entries of the SPIRE server that issues the task's SVIDs (`bridle import --format spire`)."
+                .to_owned(),
+        );
+        return Some(f);
+    }
+    let seconds = |t: Option<u64>| t.map_or("the server's default".to_owned(), |t| format!("{t}s"));
+    let mut over = Vec::new();
+    for entry in &entries {
+        f.evidence.push(format!(
+            "{} entry {} {}: X.509-SVID ttl {}, JWT-SVID ttl {}",
+            entry.source,
+            entry.entry,
+            entry.spiffe_id,
+            seconds(entry.x509_svid_ttl_secs),
+            seconds(entry.jwt_svid_ttl_secs)
+        ));
+        if !f.entities.contains(&entry.spiffe_id) {
+            f.entities.push(entry.spiffe_id.clone());
+        }
+        match entry.x509_svid_ttl_secs {
+            Some(ttl) if ttl <= designed => {}
+            Some(ttl) => over.push(format!(
+                "entry {}: x509_svid_ttl {ttl}s > designed ttl {designed}s (step {})",
+                entry.entry, step.id
+            )),
+            None => over.push(format!(
+                "entry {}: x509_svid_ttl is unset (the server's default applies)",
+                entry.entry
+            )),
+        }
+    }
+    if over.is_empty() {
+        f.summary = format!("SPIRE issues {pattern} X.509-SVIDs within the designed TTL");
+    } else {
+        f.status = Status::Fail;
+        f.summary = format!("SPIRE issues {pattern} X.509-SVIDs longer-lived than designed");
+        f.evidence.extend(over);
+        f.hint = Some(format!(
+            "Set the entries' X.509-SVID TTL to at most {} (`spire-server entry update -x509SVIDTTL {designed}`), or correct the flow.",
+            issue.ttl
+        ));
+    }
+    Some(f)
 }
 
 /// One resource the agent reaches today or under the flow, with the actions in each.

@@ -2,8 +2,8 @@
 //! approval and its revocation (`model.rs`, read and written by `document.rs`), the static
 //! verification of a design (`verify.rs`: dominators and post-dominators over the flow graph,
 //! standing access, least privilege, separation of duties, identity), and the design compared
-//! with the live inventory (`drift.rs`: excess reach, broker role TTLs, missing identities, and
-//! the agent's reach under the flow next to today's).
+//! with the live inventory (`drift.rs`: excess reach, broker role and SVID TTLs, missing
+//! identities, and the agent's reach under the flow next to today's).
 //!
 //! Like every analysis in core: no IO and no clock; the inventory, the brokers' facts and the
 //! evaluation time are arguments.
@@ -17,7 +17,7 @@ mod verify;
 pub use document::{FlowDocumentError, FlowProblem, flow_to_yaml, parse_flow, validate_flow};
 pub use drift::{
     BrokerFacts, BrokerRole, DRIFT_CHECKS, ExcessAccess, FlowDrift, FlowWhatIf, ReachComparison,
-    flow_drift, flow_what_if,
+    SpireEntry, flow_drift, flow_what_if,
 };
 pub use model::{
     Approval, Approver, FLOW_FORMAT, Flow, FlowDocument, FlowGrant, Issue, REVOCATION_ACTIONS,

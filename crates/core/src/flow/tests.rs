@@ -541,6 +541,7 @@ fn drift_finds_excess_reach_broker_ttls_and_missing_identities() {
             ttl_secs: Some(900),
             max_ttl_secs: Some(7200),
         }],
+        spire_entries: vec![],
     };
     let drift = flow_drift(&flow, &estate, &graph, &facts, at);
     let excess = drift.excess.as_ref().unwrap();
@@ -582,6 +583,7 @@ fn drift_finds_excess_reach_broker_ttls_and_missing_identities() {
     let facts = BrokerFacts {
         synced: ["bao-prod".to_owned()].into(),
         roles: vec![],
+        spire_entries: vec![],
     };
     let drift = flow_drift(&flow, &estate, &graph, &facts, at);
     assert_eq!(drift.findings[1].status, Status::Fail);
@@ -593,6 +595,69 @@ fn drift_finds_excess_reach_broker_ttls_and_missing_identities() {
     assert_eq!(drift.findings[2].status, Status::Fail);
     let drift = flow_drift(&flow, &estate, &graph, &BrokerFacts::default(), at);
     assert_eq!(drift.findings[1].status, Status::Unknown);
+}
+
+#[test]
+fn drift_compares_the_svid_ttls_of_imported_spire_entries_with_the_design() {
+    let estate = estate();
+    let at = parse_utc("2026-11-28T12:00:00Z").unwrap();
+    let graph = PrivilegeGraph::build(&estate, at);
+    let flow = sound();
+    let entry = |id: &str, spiffe_id: &str, x509: Option<u64>| SpireEntry {
+        source: "import:spire".into(),
+        entry: id.into(),
+        spiffe_id: spiffe_id.into(),
+        x509_svid_ttl_secs: x509,
+        jwt_svid_ttl_secs: Some(300),
+    };
+    let svid = |entries: Vec<SpireEntry>| {
+        let facts = BrokerFacts {
+            spire_entries: entries,
+            ..BrokerFacts::default()
+        };
+        flow_drift(&flow, &estate, &graph, &facts, at)
+            .findings
+            .into_iter()
+            .find(|f| f.check == "flow-drift-svid-ttl")
+    };
+    let task = "spiffe://acme.example/agents/invoice-bot/invoice-triage/nightly";
+
+    // No SPIRE entries imported at all: nothing to compare, no finding.
+    assert_eq!(svid(vec![]), None);
+    // Entries, but none for this task: unknown.
+    let f = svid(vec![entry("e-0", "spiffe://acme.example/other", Some(60))]).unwrap();
+    assert_eq!(f.status, Status::Unknown);
+    assert!(f.summary.contains("invoice-triage/*"), "{}", f.summary);
+
+    // Within the issue step's 15m: pass; the step is named.
+    let f = svid(vec![entry("e-1", task, Some(900))]).unwrap();
+    assert_eq!(
+        (f.id.as_str(), f.status, f.step.as_deref()),
+        (
+            "flow-drift-svid-ttl@invoice-triage/svid",
+            Status::Pass,
+            Some("issue-db")
+        )
+    );
+    assert_eq!(f.entities, ["agent:invoice-bot", task]);
+
+    // Longer than designed, or left to the server's default: fail, each entry named.
+    let f = svid(vec![
+        entry("e-1", task, Some(900)),
+        entry("e-2", task, Some(14400)),
+        entry("e-3", task, None),
+    ])
+    .unwrap();
+    assert_eq!(f.status, Status::Fail);
+    expect_test::expect![[r#"
+        import:spire entry e-1 spiffe://acme.example/agents/invoice-bot/invoice-triage/nightly: X.509-SVID ttl 900s, JWT-SVID ttl 300s
+        import:spire entry e-2 spiffe://acme.example/agents/invoice-bot/invoice-triage/nightly: X.509-SVID ttl 14400s, JWT-SVID ttl 300s
+        import:spire entry e-3 spiffe://acme.example/agents/invoice-bot/invoice-triage/nightly: X.509-SVID ttl the server's default, JWT-SVID ttl 300s
+        entry e-2: x509_svid_ttl 14400s > designed ttl 900s (step issue-db)
+        entry e-3: x509_svid_ttl is unset (the server's default applies)
+    "#]]
+    .assert_eq(&(f.evidence.join("\n") + "\n"));
+    assert!(f.hint.unwrap().contains("-x509SVIDTTL 900"));
 }
 
 #[test]
