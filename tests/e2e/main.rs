@@ -18,4 +18,5 @@ mod openbao_acl_differential;
 mod opengraph;
 mod roundtrip;
 mod sources;
+mod spire_facts;
 mod support;
