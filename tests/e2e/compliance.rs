@@ -173,7 +173,8 @@ fn coverage_lists_every_item_with_the_exact_statements() {
         .iter()
         .find(|i| i["id"] == "GOVERN 1.6")
         .unwrap();
-    assert_eq!(govern_16["status"], "fail");
+    // By the rulebook: some of its findings pass, the failures are few and mild.
+    assert_eq!(govern_16["status"], "partly_met");
     assert!(array(govern_16, "controls").iter().any(|c| c == "C01"));
 
     let ids = |framework: &str| -> Vec<String> {

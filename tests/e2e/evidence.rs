@@ -347,9 +347,21 @@ fn attestations_are_validated_audited_and_assess_manual_controls() {
     );
     sandbox.bridle(&["audit", "verify"]).ok();
 
-    // C03 is manual and maps to GOVERN 1.4 (alone): attested, so met there; GOVERN 1.1 has no
-    // control but its own attestation.
+    // Point in time: the attestations were recorded now, after `AT`, so at `AT` they do not
+    // count yet.
     let doc = oscal(&sandbox);
+    assert_eq!(subcategory_status(&doc, "govern-1.4").0, "not_assessed");
+    // C03 is manual and maps to GOVERN 1.4 (alone): attested, so met there once the evaluation
+    // time is after the attestation; GOVERN 1.1 has no control but its own attestation.
+    let later = sandbox.bridle(&[
+        "export",
+        "--format",
+        "oscal",
+        "--at",
+        "2099-01-01T00:00:00Z",
+    ]);
+    later.ok();
+    let doc = later.json();
     assert_eq!(
         subcategory_status(&doc, "govern-1.4"),
         ("met".to_owned(), "satisfied".to_owned())

@@ -2,7 +2,7 @@
 //! inventory at an explicit time, with accepted risks applied.
 
 use bridle_core::compliance::{
-    self, Catalog, ControlLibrary, Finding, Framework, Limits, Severity, Status,
+    self, Catalog, ControlLibrary, Finding, Framework, Limits, Severity, Status, Tally,
 };
 use bridle_core::graph::PrivilegeGraph;
 use bridle_core::risk::Risk;
@@ -11,6 +11,7 @@ use bridle_protocol::compliance as protocol;
 
 use crate::Bridle;
 use crate::error::{ApiError, ErrorCode, api_error, store_error};
+use crate::evidence::{Evaluated, assess_item};
 
 /// Reads a framework id (`nist-ai-rmf`, `owasp-asi`, `owasp-nhi`, `maestro`).
 pub fn parse_framework(word: &str) -> Result<Framework, ApiError> {
@@ -184,7 +185,7 @@ impl Bridle {
         let findings = self.findings(at).await?;
         let risks = self.store.risks().await.map_err(store_error)?;
         let snapshot = self.store.latest_snapshot().await.map_err(store_error)?;
-        let mut totals = protocol::FindingTotals::default();
+        let mut tally = Tally::default();
         let mut gate_failures = 0;
         let mut out = Vec::new();
         for f in findings
@@ -192,16 +193,12 @@ impl Bridle {
             .filter(|f| framework.is_none_or(|fw| compliance::check_bears_on(f.check, fw)))
         {
             let accepted = accepted_by(&risks, f, at);
-            match (f.status, accepted) {
-                (_, Some(_)) => totals.accepted += 1,
-                (Status::Pass, None) => totals.pass += 1,
-                (Status::Unknown, None) => totals.unknown += 1,
-                (Status::Fail, None) => {
-                    totals.fail += 1;
-                    if fail_on.is_some_and(|level| f.severity >= level) {
-                        gate_failures += 1;
-                    }
-                }
+            tally.add(f.status, f.severity, accepted.is_some());
+            if f.status == Status::Fail
+                && accepted.is_none()
+                && fail_on.is_some_and(|level| f.severity >= level)
+            {
+                gate_failures += 1;
             }
             out.push(finding(f, accepted));
         }
@@ -216,56 +213,64 @@ impl Bridle {
                 unused_days: limits.unused_days,
                 max_ttl_days: limits.max_ttl_days,
             },
-            totals,
+            totals: protocol::FindingTotals {
+                pass: u64::from(tally.pass),
+                fail: u64::from(tally.fail),
+                unknown: u64::from(tally.unknown),
+                accepted: u64::from(tally.accepted),
+            },
             fail_on: fail_on.map(|s| s.as_str().to_owned()),
             gate_failures,
             findings: out,
         })
     }
 
-    /// Per item of `framework`: the controls mapped to it and their findings' status at `at`.
+    /// Per item of `framework`: the controls mapped to it, its findings' tally and its status at
+    /// `at` by the one rulebook (the PDF and OSCAL show the same).
     pub async fn coverage(
         &self,
         framework: Framework,
         at: Timestamp,
     ) -> Result<protocol::Coverage, ApiError> {
-        let findings = self.findings(at).await?;
         let risks = self.store.risks().await.map_err(store_error)?;
+        let attestations = self.store.attestations().await.map_err(store_error)?;
+        let evaluated: Vec<Evaluated> = self
+            .findings(at)
+            .await?
+            .into_iter()
+            .map(|finding| Evaluated {
+                accepted: accepted_by(&risks, &finding, at),
+                finding,
+            })
+            .collect();
         let library = ControlLibrary::get();
         let catalog = Catalog::get(framework);
         let items = catalog
             .coverage_items(framework)
             .map(|item| {
                 let controls = library.controls_covering(framework, &item.id);
-                let (mut pass, mut fail, mut unknown, mut accepted) = (0, 0, 0, 0);
                 let mut checks: Vec<&str> = controls
                     .iter()
                     .flat_map(|c| c.checks.iter().map(String::as_str))
                     .collect();
                 checks.sort_unstable();
                 checks.dedup();
-                for f in findings.iter().filter(|f| checks.contains(&f.check)) {
-                    match (f.status, accepted_by(&risks, f, at)) {
-                        (_, Some(_)) => accepted += 1,
-                        (Status::Pass, None) => pass += 1,
-                        (Status::Fail, None) => fail += 1,
-                        (Status::Unknown, None) => unknown += 1,
-                    }
+                let mut tally = Tally::default();
+                for e in evaluated
+                    .iter()
+                    .filter(|e| checks.contains(&e.finding.check))
+                {
+                    tally.add(e.finding.status, e.finding.severity, e.accepted.is_some());
                 }
-                let status = if controls.is_empty() {
-                    "not_covered"
-                } else if fail > 0 {
-                    "fail"
-                } else if unknown > 0 {
-                    "unknown"
-                } else if pass + accepted > 0 {
-                    "pass"
-                } else if checks.is_empty() {
-                    "manual"
-                } else {
-                    // Automated checks that had nothing to evaluate (e.g. no tools at all).
-                    "unknown"
-                };
+                let (_, status, _) =
+                    assess_item(framework, &item.id, &evaluated, &attestations, at);
+                let (pass, fail, unknown, accepted) = (
+                    u64::from(tally.pass),
+                    u64::from(tally.fail),
+                    u64::from(tally.unknown),
+                    u64::from(tally.accepted),
+                );
+                let status = status.as_str();
                 protocol::CoverageItem {
                     id: item.id.clone(),
                     kind: item.kind.clone(),

@@ -11,7 +11,9 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::{Path, PathBuf};
 
-use bridle_core::compliance::{self, CHECKS, Catalog, ControlLibrary, Finding, Framework, Status};
+use bridle_core::compliance::{
+    self, CHECKS, Catalog, ControlLibrary, Finding, Framework, Status, Tally, assessment,
+};
 use bridle_core::flow::{DRIFT_CHECKS, FLOW_CHECKS, Flow, FlowFinding};
 use bridle_core::graph::{PrivilegeGraph, Subgraph, SubgraphEdge, SubgraphNode, layout};
 use bridle_core::risk::{Risk, level};
@@ -94,9 +96,43 @@ fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 /// A finding with the accepted risk covering it, if any.
-struct Evaluated {
-    finding: Finding,
-    accepted: Option<i64>,
+pub(crate) struct Evaluated {
+    pub(crate) finding: Finding,
+    pub(crate) accepted: Option<i64>,
+}
+
+/// Whether an attestation counts at `at`: recorded at or before it.
+pub(crate) fn attestation_holds(attestation: &Attestation, at: Timestamp) -> bool {
+    attestation.at <= at
+}
+
+/// The controls `framework` maps to `item`, each assessed by the rulebook, and the item's status
+/// and reason: what the PDF, OSCAL, `bridle coverage` and the console all show.
+pub(crate) fn assess_item(
+    framework: Framework,
+    item: &str,
+    evaluated: &[Evaluated],
+    attestations: &[Attestation],
+    at: Timestamp,
+) -> (Vec<ControlAssessment>, ItemStatus, String) {
+    let holds = |a: &&Attestation| attestation_holds(a, at);
+    let attested_here = attestations
+        .iter()
+        .filter(holds)
+        .any(|a| a.target_kind == AttestationTarget::Subcategory && a.target == item);
+    let attested_control = |id: &str| {
+        attestations
+            .iter()
+            .filter(holds)
+            .any(|a| a.target_kind == AttestationTarget::Control && a.target == id)
+    };
+    let assessed: Vec<ControlAssessment> = ControlLibrary::get()
+        .controls_covering(framework, item)
+        .iter()
+        .map(|c| assess_control(c, evaluated, attested_here || attested_control(&c.id)))
+        .collect();
+    let (status, reason) = subcategory_status(&assessed, attested_here);
+    (assessed, status, reason)
 }
 
 impl Evaluated {
@@ -109,97 +145,65 @@ impl Evaluated {
     }
 }
 
-/// The per-control tally and status.
+/// The per-control tally and status, by core's rulebook.
 fn assess_control(
     control: &compliance::Control,
     findings: &[Evaluated],
     attested: bool,
 ) -> ControlAssessment {
-    let (mut pass, mut fail, mut unknown, mut accepted) = (0, 0, 0, 0);
+    let mut tally = Tally::default();
     for f in findings
         .iter()
         .filter(|f| control.checks.iter().any(|c| c == f.finding.check))
     {
-        match (f.finding.status, f.accepted) {
-            (_, Some(_)) => accepted += 1,
-            (Status::Pass, None) => pass += 1,
-            (Status::Fail, None) => fail += 1,
-            (Status::Unknown, None) => unknown += 1,
-        }
+        tally.add(f.finding.status, f.finding.severity, f.accepted.is_some());
     }
-    let status = control_status(pass + accepted, fail, unknown, attested);
+    let status = assessment::control_status(!control.checks.is_empty(), &tally, attested);
     ControlAssessment {
         id: control.id.clone(),
         title: control.title.clone(),
         assessment: control.assessment().to_owned(),
         status,
-        pass,
-        fail,
-        unknown,
-        accepted,
-    }
-}
-
-/// A control's status from its findings (passes include accepted failures) and whether it was
-/// attested: failures decide against it; an attestation can only assess what no finding decided.
-fn control_status(pass: u32, fail: u32, unknown: u32, attested: bool) -> ItemStatus {
-    match (pass, fail, unknown) {
-        (0, 0, _) if attested => ItemStatus::Met,
-        (0, 0, _) => ItemStatus::NotAssessed,
-        (0, _, _) => ItemStatus::NotMet,
-        (_, 0, 0) => ItemStatus::Met,
-        _ => ItemStatus::PartlyMet,
+        pass: tally.pass,
+        fail: tally.fail,
+        unknown: tally.unknown,
+        accepted: tally.accepted,
     }
 }
 
 /// A subcategory's status from its controls' (and a subcategory-level attestation when no
-/// control is mapped), with the sentence that explains it.
+/// control is mapped), with the sentence that explains it and the counts beside it.
 fn subcategory_status(controls: &[ControlAssessment], attested: bool) -> (ItemStatus, String) {
+    let statuses: Vec<ItemStatus> = controls.iter().map(|c| c.status).collect();
+    let status = assessment::item_status(&statuses, attested);
     if controls.is_empty() {
-        return if attested {
-            (
-                ItemStatus::Met,
-                "no control is mapped; met by manual attestation.".to_owned(),
-            )
+        let reason = if attested {
+            "no control is mapped; met by manual attestation.".to_owned()
         } else {
-            (
-                ItemStatus::NotAssessed,
-                "no control of the library is mapped and no attestation was recorded.".to_owned(),
-            )
+            "no control of the library is mapped and no attestation was recorded.".to_owned()
         };
+        return (status, reason);
     }
-    let count = |s: ItemStatus| controls.iter().filter(|c| c.status == s).count();
-    let (met, partly, not, none) = (
-        count(ItemStatus::Met),
-        count(ItemStatus::PartlyMet),
-        count(ItemStatus::NotMet),
-        count(ItemStatus::NotAssessed),
-    );
     let n = controls.len();
-    let status = if met == n {
-        ItemStatus::Met
-    } else if none == n {
-        ItemStatus::NotAssessed
-    } else if not > 0 && met == 0 && partly == 0 {
-        ItemStatus::NotMet
-    } else {
-        ItemStatus::PartlyMet
-    };
-    let mut parts = Vec::new();
-    for (k, word) in [
-        (met, "met"),
-        (partly, "partly met"),
-        (not, "not met"),
-        (none, "not assessed"),
-    ] {
-        if k > 0 {
-            parts.push(format!("{k} {word}"));
-        }
-    }
+    let parts: Vec<String> = ItemStatus::ALL
+        .iter()
+        .filter_map(|s| {
+            let k = statuses.iter().filter(|x| *x == s).count();
+            (k > 0).then(|| format!("{k} {}", s.label()))
+        })
+        .collect();
+    let tally = controls.iter().fold(Tally::default(), |mut t, c| {
+        t.pass += c.pass;
+        t.fail += c.fail;
+        t.unknown += c.unknown;
+        t.accepted += c.accepted;
+        t
+    });
     let reason = format!(
-        "{n} mapped control{}: {}.",
+        "{n} mapped control{}: {}; findings: {}.",
         if n == 1 { "" } else { "s" },
-        parts.join(", ")
+        parts.join(", "),
+        tally.counts()
     );
     (status, reason)
 }
@@ -775,11 +779,6 @@ impl Bridle {
 
         let library = ControlLibrary::get();
         let catalog = Catalog::get(framework);
-        let attested_control = |id: &str| {
-            attestations
-                .iter()
-                .any(|a| a.target_kind == AttestationTarget::Control && a.target == id)
-        };
         let mut functions: Vec<FunctionSection> = Vec::new();
         for item in &catalog.items {
             match item.kind.as_str() {
@@ -801,19 +800,10 @@ impl Bridle {
                     });
                 }
                 "subcategory" => {
-                    let attested_here = attestations.iter().any(|a| {
-                        a.target_kind == AttestationTarget::Subcategory && a.target == item.id
-                    });
                     let controls: Vec<&compliance::Control> =
                         library.controls_covering(framework, &item.id);
-                    let assessed: Vec<ControlAssessment> = controls
-                        .iter()
-                        .map(|c| {
-                            let attested = attested_here || attested_control(&c.id);
-                            assess_control(c, &evaluated, attested)
-                        })
-                        .collect();
-                    let (status, reason) = subcategory_status(&assessed, attested_here);
+                    let (assessed, status, reason) =
+                        assess_item(framework, &item.id, &evaluated, &attestations, at);
                     let checks: BTreeSet<&str> = controls
                         .iter()
                         .flat_map(|c| c.checks.iter().map(String::as_str))
@@ -932,20 +922,33 @@ impl Bridle {
         let limits = self.limits();
         let flow_limits = self.flow_limits();
         let method = Method {
-            rules: vec![
-                "Findings come from the automated checks run over the snapshot at the evaluation time: pass, fail, or unknown when the data needed is missing (never pass).".to_owned(),
-                "A failing finding covered by an accepted, unexpired risk of the register counts as accepted: it does not fail its control, and the risk is named.".to_owned(),
-                "An automated control is met when its findings all pass (or are accepted), not met when they fail and none pass, partly met when passes are mixed with failures or unknowns, and not assessed when no finding decides it.".to_owned(),
-                "A control without automated checks (attested by hand) is met when a manual attestation is recorded for it or for the subcategory (the pack lists each with who recorded it and when), and not assessed otherwise. An attestation never overrides a failing finding.".to_owned(),
-                "A subcategory is met when all its mapped controls are met, not assessed when none is assessed (or no control is mapped and nothing was attested), not met when its assessed controls are all not met, and partly met otherwise.".to_owned(),
-            ],
+            rules: assessment::RULES.iter().map(|r| (*r).to_owned()).collect(),
             thresholds: vec![
-                ("Credential rotation limit (days since rotation or issue)".to_owned(), limits.rotation_days.to_string()),
-                ("Unused credential limit (days since last use)".to_owned(), limits.unused_days.to_string()),
-                ("Longest credential validity (days)".to_owned(), limits.max_ttl_days.to_string()),
-                ("Longest just-in-time grant of an approval flow (TTL once issued)".to_owned(), flow_limits.max_grant_ttl.to_string()),
-                ("Longest credential of an approval flow (max TTL, or TTL without one)".to_owned(), flow_limits.max_credential_ttl.to_string()),
-                ("Risk levels (likelihood × impact)".to_owned(), "low 1–4, medium 5–9, high 10–16, critical 17–25".to_owned()),
+                (
+                    "Credential rotation limit (days since rotation or issue)".to_owned(),
+                    limits.rotation_days.to_string(),
+                ),
+                (
+                    "Unused credential limit (days since last use)".to_owned(),
+                    limits.unused_days.to_string(),
+                ),
+                (
+                    "Longest credential validity (days)".to_owned(),
+                    limits.max_ttl_days.to_string(),
+                ),
+                (
+                    "Longest just-in-time grant of an approval flow (TTL once issued)".to_owned(),
+                    flow_limits.max_grant_ttl.to_string(),
+                ),
+                (
+                    "Longest credential of an approval flow (max TTL, or TTL without one)"
+                        .to_owned(),
+                    flow_limits.max_credential_ttl.to_string(),
+                ),
+                (
+                    "Risk levels (likelihood × impact)".to_owned(),
+                    "low 1–4, medium 5–9, high 10–16, critical 17–25".to_owned(),
+                ),
             ],
             checks: CHECKS
                 .iter()
@@ -957,7 +960,16 @@ impl Bridle {
                         .iter()
                         .map(|k| k.id.clone())
                         .collect();
-                    (c.id.to_owned(), format!("{} ({}; severity {})", c.title, c.subject, c.severity.as_str()), controls.join(", "))
+                    (
+                        c.id.to_owned(),
+                        format!(
+                            "{} ({}; severity {})",
+                            c.title,
+                            c.subject,
+                            c.severity.as_str()
+                        ),
+                        controls.join(", "),
+                    )
                 })
                 .collect(),
         };
@@ -1330,22 +1342,6 @@ fn write_file(path: &Path, content: &[u8]) -> Result<(), ApiError> {
 mod tests {
     use super::*;
 
-    #[test]
-    fn control_status_follows_the_documented_rules() {
-        assert_eq!(control_status(3, 0, 0, false), ItemStatus::Met);
-        assert_eq!(control_status(0, 2, 0, false), ItemStatus::NotMet);
-        assert_eq!(
-            control_status(0, 2, 0, true),
-            ItemStatus::NotMet,
-            "attestation never overrides a failure"
-        );
-        assert_eq!(control_status(2, 1, 0, false), ItemStatus::PartlyMet);
-        assert_eq!(control_status(2, 0, 1, false), ItemStatus::PartlyMet);
-        assert_eq!(control_status(0, 0, 3, false), ItemStatus::NotAssessed);
-        assert_eq!(control_status(0, 0, 0, true), ItemStatus::Met);
-        assert_eq!(control_status(0, 0, 0, false), ItemStatus::NotAssessed);
-    }
-
     fn control(status: ItemStatus) -> ControlAssessment {
         ControlAssessment {
             id: "C".into(),
@@ -1373,6 +1369,10 @@ mod tests {
         assert_eq!(of(&[]), NotAssessed);
         assert_eq!(subcategory_status(&[], true).0, Met);
         let (_, reason) = subcategory_status(&[control(Met), control(NotMet)], false);
-        assert_eq!(reason, "2 mapped controls: 1 met, 1 not met.");
+        assert_eq!(
+            reason,
+            "2 mapped controls: 1 met, 1 not met; findings: 0 pass, 0 fail, 0 unknown, 0 accepted."
+        );
+        assert_eq!(of(&[Met, ExceptionAccepted]), ExceptionAccepted);
     }
 }

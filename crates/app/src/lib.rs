@@ -21,6 +21,8 @@ mod import;
 mod inventory;
 mod paths;
 mod risk;
+#[cfg(test)]
+mod rulebook_tests;
 
 pub use import::source_name;
 pub use inventory::SnapshotCheck;

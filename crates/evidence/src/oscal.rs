@@ -162,8 +162,10 @@ pub fn document(report: &EvidenceReport) -> Value {
                         "state": if s.status == ItemStatus::Met { "satisfied" } else { "not-satisfied" },
                         "reason": match s.status {
                             ItemStatus::Met => "pass",
-                            ItemStatus::NotMet | ItemStatus::PartlyMet => "fail",
-                            ItemStatus::NotAssessed => "other",
+                            ItemStatus::NotMet
+                            | ItemStatus::PartlyMet
+                            | ItemStatus::ExceptionAccepted => "fail",
+                            ItemStatus::NotAssessed | ItemStatus::OutOfScope => "other",
                         },
                         "remarks": format!("Bridle status: {}.", s.status.label()),
                     },

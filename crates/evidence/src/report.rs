@@ -71,42 +71,8 @@ pub struct Sidecar {
     pub sha256: String,
 }
 
-/// The assessment outcome of a framework item or a control.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum ItemStatus {
-    Met,
-    PartlyMet,
-    NotMet,
-    NotAssessed,
-}
-
-impl ItemStatus {
-    pub const ALL: [ItemStatus; 4] = [
-        ItemStatus::Met,
-        ItemStatus::PartlyMet,
-        ItemStatus::NotMet,
-        ItemStatus::NotAssessed,
-    ];
-
-    pub fn label(self) -> &'static str {
-        match self {
-            ItemStatus::Met => "met",
-            ItemStatus::PartlyMet => "partly met",
-            ItemStatus::NotMet => "not met",
-            ItemStatus::NotAssessed => "not assessed",
-        }
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ItemStatus::Met => "met",
-            ItemStatus::PartlyMet => "partly_met",
-            ItemStatus::NotMet => "not_met",
-            ItemStatus::NotAssessed => "not_assessed",
-        }
-    }
-}
+/// The assessment outcome of a framework item or a control: core's one rulebook.
+pub use bridle_core::compliance::ItemStatus;
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
 pub struct FunctionSection {
@@ -401,8 +367,8 @@ impl EvidenceReport {
     }
 
     /// Subcategory counts per status for one function (or all when `None`).
-    pub fn status_counts(&self, function: Option<&str>) -> [usize; 4] {
-        let mut counts = [0; 4];
+    pub fn status_counts(&self, function: Option<&str>) -> [usize; ItemStatus::ALL.len()] {
+        let mut counts = [0; ItemStatus::ALL.len()];
         for f in self
             .functions
             .iter()

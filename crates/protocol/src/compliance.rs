@@ -142,8 +142,9 @@ pub struct CoverageItem {
     pub fail: u64,
     pub unknown: u64,
     pub accepted: u64,
-    /// `fail` (a finding fails), `unknown` (a finding is unknown), `pass` (findings, all
-    /// passing or accepted), `manual` (only hand-attested controls), `not_covered` (no control).
+    /// By the assessment rulebook (`bridle_core::compliance::assessment`), as the evidence pack
+    /// says it: `met`, `partly_met`, `not_met`, `exception_accepted`, `not_assessed` or
+    /// `out_of_scope`.
     pub status: String,
 }
 

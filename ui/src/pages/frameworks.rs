@@ -34,13 +34,15 @@ async fn load(framework: String) -> Result<FrameworkData, ApiError> {
     })
 }
 
+/// The rulebook's labels (the evidence pack uses the same words).
 fn status_label(status: &str) -> &'static str {
     match status {
-        "fail" => "failing",
-        "unknown" => "unknown",
-        "pass" => "passing",
-        "manual" => "attested by hand",
-        _ => "not covered by a control",
+        "met" => "met",
+        "partly_met" => "partly met",
+        "not_met" => "not met",
+        "exception_accepted" => "not met — exception accepted",
+        "out_of_scope" => "out of scope",
+        _ => "not assessed",
     }
 }
 
@@ -132,18 +134,25 @@ fn FrameworkView(data: FrameworkData) -> impl IntoView {
     for item in &data.coverage.items {
         *tally.entry(item.status.as_str()).or_default() += 1;
     }
-    let legend = ["fail", "unknown", "pass", "manual", "not_covered"]
-        .into_iter()
-        .map(|status| {
-            let n = tally.get(status).copied().unwrap_or_default();
-            view! {
-                <span class="legend-entry" data-legend=status>
-                    <span class=format!("swatch cov-{status}")></span>
-                    {format!("{} {}", number(n), status_label(status))}
-                </span>
-            }
-        })
-        .collect_view();
+    let legend = [
+        "not_met",
+        "exception_accepted",
+        "partly_met",
+        "met",
+        "not_assessed",
+        "out_of_scope",
+    ]
+    .into_iter()
+    .map(|status| {
+        let n = tally.get(status).copied().unwrap_or_default();
+        view! {
+            <span class="legend-entry" data-legend=status>
+                <span class=format!("swatch cov-{status}")></span>
+                {format!("{} {}", number(n), status_label(status))}
+            </span>
+        }
+    })
+    .collect_view();
     let counts = info
         .counts
         .iter()
@@ -285,12 +294,13 @@ fn HeatMap(
             String::new()
         };
         let figures = if cov.fail + cov.unknown + cov.pass + cov.accepted > 0 {
-            format!(
-                "{}✗ {}? {}✓",
-                cov.fail,
-                cov.unknown,
-                cov.pass + cov.accepted
-            )
+            // Accepted failures are not passes: they get their own mark.
+            let accepted = if cov.accepted > 0 {
+                format!(" {}⚑", cov.accepted)
+            } else {
+                String::new()
+            };
+            format!("{}✗ {}? {}✓{accepted}", cov.fail, cov.unknown, cov.pass)
         } else {
             String::new()
         };

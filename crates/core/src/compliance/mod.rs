@@ -5,6 +5,7 @@
 //! first use; the tests pin their ids, counts and NIST statements. The checks are pure
 //! functions of an estate, its privilege graph and the evaluation time.
 
+pub mod assessment;
 mod catalog;
 mod checks;
 mod controls;
@@ -12,6 +13,7 @@ mod controls;
 #[cfg(test)]
 mod tests;
 
+pub use assessment::{ItemStatus, Tally};
 pub use catalog::{Catalog, CatalogInvalid, CatalogItem, Framework};
 pub use checks::{CHECKS, CheckInfo, Finding, Limits, Severity, Status, check_info, evaluate};
 pub use controls::{Control, ControlLibrary, Mapping};

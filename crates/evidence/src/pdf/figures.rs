@@ -13,17 +13,24 @@ pub(crate) fn status_color(status: ItemStatus) -> Rgb8 {
         ItemStatus::Met => Rgb8(0x2e, 0x7d, 0x4f),
         ItemStatus::PartlyMet => Rgb8(0xe0, 0xa1, 0x2b),
         ItemStatus::NotMet => Rgb8(0xc0, 0x39, 0x2b),
+        ItemStatus::ExceptionAccepted => Rgb8(0x8e, 0x44, 0xad),
         ItemStatus::NotAssessed => Rgb8(0xb8, 0xbe, 0xc4),
+        ItemStatus::OutOfScope => Rgb8(0xe6, 0xe8, 0xea),
     }
 }
 
 /// Height of [`coverage_chart`] for `rows` bars.
 pub(crate) fn coverage_chart_height(rows: usize) -> f32 {
-    rows as f32 * 22.0 + 34.0
+    rows as f32 * 22.0 + 48.0
 }
 
 /// Stacked horizontal bars: per function, its subcategories by status.
-pub(crate) fn coverage_chart(c: &mut Canvas, top: f32, width: f32, rows: &[(String, [usize; 4])]) {
+pub(crate) fn coverage_chart(
+    c: &mut Canvas,
+    top: f32,
+    width: f32,
+    rows: &[(String, [usize; ItemStatus::ALL.len()])],
+) {
     let label_w = 70.0;
     let count_w = 30.0;
     let bar_w = width - label_w - count_w;
@@ -45,7 +52,7 @@ pub(crate) fn coverage_chart(c: &mut Canvas, top: f32, width: f32, rows: &[(Stri
             let w = bar_w * n as f32 / total as f32;
             c.rect(x, y + 2.0, w, 14.0, status_color(status), None);
             if w > 14.0 {
-                let ink = if status == ItemStatus::NotAssessed {
+                let ink = if matches!(status, ItemStatus::NotAssessed | ItemStatus::OutOfScope) {
                     INK
                 } else {
                     Rgb8(0xff, 0xff, 0xff)
@@ -66,13 +73,12 @@ pub(crate) fn coverage_chart(c: &mut Canvas, top: f32, width: f32, rows: &[(Stri
             &total.to_string(),
         );
     }
-    // Legend.
-    let y = top + rows.len() as f32 * 22.0 + 10.0;
-    let mut x = MARGIN_LEFT + label_w;
-    for status in ItemStatus::ALL {
+    // Legend, three statuses a line.
+    for (i, status) in ItemStatus::ALL.into_iter().enumerate() {
+        let x = MARGIN_LEFT + label_w + (i % 3) as f32 * 130.0;
+        let y = top + rows.len() as f32 * 22.0 + 10.0 + (i / 3) as f32 * 14.0;
         c.rect(x, y, 9.0, 9.0, status_color(status), None);
         c.text(x + 13.0, y + 8.0, SMALL, status.label());
-        x += 90.0;
     }
 }
 

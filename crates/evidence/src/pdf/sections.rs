@@ -24,12 +24,9 @@ pub(crate) fn body(report: &EvidenceReport) -> Flow {
         flow.paragraph(
             SMALL_MUTED,
             &format!(
-                "{} subcategories: {} met, {} partly met, {} not met, {} not assessed.",
+                "{} subcategories: {}.",
                 counts.iter().sum::<usize>(),
-                counts[0],
-                counts[1],
-                counts[2],
-                counts[3]
+                status_breakdown(&counts)
             ),
         );
         for category in &function.categories {
@@ -58,6 +55,15 @@ pub(crate) fn body(report: &EvidenceReport) -> Flow {
     flow
 }
 
+/// `3 met, 1 partly met, …` over every status, in the rulebook's order.
+fn status_breakdown(counts: &[usize; ItemStatus::ALL.len()]) -> String {
+    ItemStatus::ALL
+        .iter()
+        .map(|s| format!("{} {}", counts[*s as usize], s.label()))
+        .collect::<Vec<_>>()
+        .join(", ")
+}
+
 fn executive_summary(flow: &mut Flow, report: &EvidenceReport) {
     flow.heading(1, "Executive summary");
     let counts = report.status_counts(None);
@@ -76,18 +82,16 @@ fn executive_summary(flow: &mut Flow, report: &EvidenceReport) {
     flow.paragraph(
         BODY,
         &format!(
-            "At {at}, the inventory of snapshot {snap} was evaluated against the {total} subcategories of {fw}. \
-             {met} are met, {partly} partly met, {not} not met and {na} not assessed (no automated check bears \
-             on them and no attestation was recorded). The automated checks produced {n} findings: {fails} \
-             failing and {unknown} undecided for lack of data. The risk register holds {risks} risks, {open} of \
-             them open.",
+            "At {at}, the inventory of snapshot {snap} was evaluated against the {total} subcategories of {fw}: \
+             {breakdown}. {out} are out of scope for an identity-and-access tool (the Method appendix gives \
+             each reason); \"not assessed\" means in scope with no finding or attestation yet. The automated \
+             checks produced {n} findings: {fails} failing and {unknown} undecided for lack of data. The risk \
+             register holds {risks} risks, {open} of them open.",
             at = report.at,
             snap = report.snapshot.id,
             fw = report.framework.name,
-            met = counts[0],
-            partly = counts[1],
-            not = counts[2],
-            na = counts[3],
+            breakdown = status_breakdown(&counts),
+            out = counts[ItemStatus::OutOfScope as usize],
             n = report.findings.len(),
             risks = report.risks.len(),
             open = open_risks,
@@ -100,7 +104,7 @@ fn executive_summary(flow: &mut Flow, report: &EvidenceReport) {
     flow.table(&columns, &[row]);
 
     flow.heading(2, "Coverage per function");
-    let rows: Vec<(String, [usize; 4])> = report
+    let rows: Vec<(String, [usize; ItemStatus::ALL.len()])> = report
         .functions
         .iter()
         .map(|f| (f.id.clone(), report.status_counts(Some(&f.id))))
