@@ -1,6 +1,7 @@
 //! Frameworks, controls, findings and coverage: the automated checks run over the current
 //! inventory at an explicit time, with accepted risks applied.
 
+use bridle_core::Estate;
 use bridle_core::compliance::{
     self, Catalog, ControlLibrary, Finding, Framework, Limits, Severity, Status, Tally,
 };
@@ -12,6 +13,7 @@ use bridle_protocol::compliance as protocol;
 use crate::Bridle;
 use crate::error::{ApiError, ErrorCode, api_error, store_error};
 use crate::evidence::{Evaluated, assess_item};
+use crate::flows::compliance_finding;
 
 /// Reads a framework id (`nist-ai-rmf`, `owasp-asi`, `owasp-nhi`, `maestro`).
 pub fn parse_framework(word: &str) -> Result<Framework, ApiError> {
@@ -174,6 +176,24 @@ impl Bridle {
         Ok(findings)
     }
 
+    /// Every finding of the inventory and flows as they stood at `at` (the newest snapshot
+    /// taken by then, none before the first import), as an evidence pack for `at` assesses them.
+    pub(crate) async fn findings_as_of(&self, at: Timestamp) -> Result<Vec<Finding>, ApiError> {
+        let estate = match self.store.snapshot_at(at).await.map_err(store_error)? {
+            Some(snapshot) => self.estate(Some(snapshot.id)).await?,
+            None => Estate::default(),
+        };
+        let graph = PrivilegeGraph::build(&estate, at);
+        let mut findings = compliance::evaluate(&estate, &graph, at, &self.limits());
+        findings.extend(
+            self.evaluated_flows_at(&estate, &graph, at)
+                .await?
+                .iter()
+                .flat_map(|(_, _, flow_findings)| flow_findings.iter().map(compliance_finding)),
+        );
+        Ok(findings)
+    }
+
     /// Runs every check at `at`, marks failures covered by accepted risks, narrows to
     /// `framework`, and counts the failures at or above `fail_on` (the CI gate).
     pub async fn check(
@@ -183,7 +203,7 @@ impl Bridle {
         fail_on: Option<Severity>,
     ) -> Result<protocol::CheckReport, ApiError> {
         let findings = self.findings(at).await?;
-        let risks = self.store.risks().await.map_err(store_error)?;
+        let risks = self.store.risks_at(at).await.map_err(store_error)?;
         let snapshot = self.store.latest_snapshot().await.map_err(store_error)?;
         let mut tally = Tally::default();
         let mut gate_failures = 0;
@@ -232,10 +252,10 @@ impl Bridle {
         framework: Framework,
         at: Timestamp,
     ) -> Result<protocol::Coverage, ApiError> {
-        let risks = self.store.risks().await.map_err(store_error)?;
+        let risks = self.store.risks_at(at).await.map_err(store_error)?;
         let attestations = self.store.attestations().await.map_err(store_error)?;
         let evaluated: Vec<Evaluated> = self
-            .findings(at)
+            .findings_as_of(at)
             .await?
             .into_iter()
             .map(|finding| Evaluated {

@@ -16,18 +16,18 @@ use bridle_core::compliance::{
 };
 use bridle_core::flow::{DRIFT_CHECKS, FLOW_CHECKS, Flow, FlowFinding};
 use bridle_core::graph::{PrivilegeGraph, Subgraph, SubgraphEdge, SubgraphNode, layout};
-use bridle_core::risk::{Risk, level};
+use bridle_core::risk::{Risk, RiskStatus, level};
 use bridle_core::time::{Timestamp, format_utc};
 use bridle_core::{ActionSet, EntityKind, Estate};
 use bridle_evidence::report::{
-    AttestationEntry, AuditInfo, CategorySection, CedarExcerpt, ControlAssessment, CrosswalkRow,
-    EvidenceReport, FigureNode, FindingEntry, FlowDiagram, FlowDiagramEdge, FlowDiagramNode,
-    FlowFindingEntry, FlowSection, FrameworkInfo, FunctionSection, ItemStatus, Method, PathFigure,
-    RiskEntry, Sidecar, SnapshotInfo, SubcategorySection, Table,
+    AcceptanceEntry, AttestationEntry, AuditInfo, CategorySection, CedarExcerpt, ControlAssessment,
+    CrosswalkRow, EvidenceReport, FigureNode, FindingEntry, FlowDiagram, FlowDiagramEdge,
+    FlowDiagramNode, FlowFindingEntry, FlowSection, FrameworkInfo, FunctionSection, ItemStatus,
+    Method, PathFigure, RiskEntry, Sidecar, SnapshotInfo, SubcategorySection, Table,
 };
 use bridle_protocol::evidence as protocol;
 use bridle_store::StoredFlow;
-use bridle_store::{AttachedFile, Attestation, AttestationTarget, SnapshotRecord};
+use bridle_store::{AttachedFile, Attestation, AttestationTarget, NewAttestation, SnapshotRecord};
 use sha2::{Digest, Sha256};
 
 use crate::Bridle;
@@ -101,9 +101,9 @@ pub(crate) struct Evaluated {
     pub(crate) accepted: Option<i64>,
 }
 
-/// Whether an attestation counts at `at`: recorded at or before it.
+/// Whether an attestation counts at `at`: recorded at or before it, and not expired then.
 pub(crate) fn attestation_holds(attestation: &Attestation, at: Timestamp) -> bool {
-    attestation.at <= at
+    attestation.at <= at && attestation.expires.is_none_or(|e| at < e)
 }
 
 /// The controls `framework` maps to `item`, each assessed by the rulebook, and the item's status
@@ -656,8 +656,24 @@ fn crosswalk() -> Vec<CrosswalkRow> {
         .collect()
 }
 
-fn risk_entry(r: &Risk, at: Timestamp) -> RiskEntry {
-    let (status, _) = r.status_at(at);
+/// A risk as the pack prints it; `evaluated` names the findings its acceptance covers.
+fn risk_entry(r: &Risk, at: Timestamp, evaluated: &[Evaluated]) -> RiskEntry {
+    let (status, expired) = r.status_at(at);
+    let acceptance = match (&r.status, &r.acceptance) {
+        (RiskStatus::Accepted, Some(a)) => Some(AcceptanceEntry {
+            by: a.by.clone(),
+            at: format_utc(&a.at),
+            reason: a.reason.clone(),
+            expires: format_utc(&a.expires),
+            expired,
+            covers: evaluated
+                .iter()
+                .filter(|e| e.accepted == Some(r.id))
+                .map(|e| e.finding.id.clone())
+                .collect(),
+        }),
+        _ => None,
+    };
     RiskEntry {
         id: r.id,
         title: r.title.clone(),
@@ -674,10 +690,11 @@ fn risk_entry(r: &Risk, at: Timestamp) -> RiskEntry {
         categories: r.categories.clone(),
         findings: r.findings.clone(),
         controls: r.controls.clone(),
+        acceptance,
     }
 }
 
-fn attestation_entry(a: &Attestation) -> AttestationEntry {
+fn attestation_entry(a: &Attestation, at: Timestamp) -> AttestationEntry {
     AttestationEntry {
         id: a.id,
         target_kind: a.target_kind.as_str().to_owned(),
@@ -687,6 +704,8 @@ fn attestation_entry(a: &Attestation) -> AttestationEntry {
         at: format_utc(&a.at),
         file_name: a.file_name.clone(),
         file_sha256: a.file_sha256.clone(),
+        expires: a.expires.as_ref().map(format_utc),
+        expired: a.expires.is_some_and(|e| e <= at),
     }
 }
 
@@ -708,15 +727,22 @@ struct Sidecars {
 }
 
 impl Bridle {
-    /// The snapshot an export is computed from: the newest one.
-    async fn evidence_snapshot(&self) -> Result<SnapshotRecord, ApiError> {
-        self.store
-            .latest_snapshot()
-            .await
-            .map_err(store_error)?
-            .ok_or_else(|| {
-                invalid("the inventory is empty: import an estate before exporting evidence")
-            })
+    /// The snapshot an export at `at` is computed from: the newest one taken at or before `at`.
+    async fn evidence_snapshot(&self, at: Timestamp) -> Result<SnapshotRecord, ApiError> {
+        if let Some(snapshot) = self.store.snapshot_at(at).await.map_err(store_error)? {
+            return Ok(snapshot);
+        }
+        match self.store.snapshots().await.map_err(store_error)?.first() {
+            None => Err(invalid(
+                "the inventory is empty: import an estate before exporting evidence",
+            )),
+            Some(first) => Err(invalid(format!(
+                "no snapshot was taken at or before {}: the first is snapshot {} of {}",
+                format_utc(&at),
+                first.id,
+                format_utc(&first.taken_at)
+            ))),
+        }
     }
 
     /// Assembles the evidence report of the newest snapshot at `request.at`, with the bytes of
@@ -732,17 +758,23 @@ impl Bridle {
             )));
         }
         let at = request.at;
-        let snapshot = self.evidence_snapshot().await?;
+        let snapshot = self.evidence_snapshot(at).await?;
         let estate = self
             .store
             .estate_at(snapshot.id)
             .await
             .map_err(store_error)?;
         let graph = PrivilegeGraph::build(&estate, at);
-        let risks = self.store.risks().await.map_err(store_error)?;
-        // Like the register, the attestations are the ones recorded now, each with its date.
-        let attestations: Vec<Attestation> =
-            self.store.attestations().await.map_err(store_error)?;
+        // The register, the attestations and the flows as they stood at `at`, not as they are now.
+        let risks = self.store.risks_at(at).await.map_err(store_error)?;
+        let attestations: Vec<Attestation> = self
+            .store
+            .attestations()
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .filter(|a| a.at <= at)
+            .collect();
         let audit = self.store.verify_audit().await.map_err(store_error)?;
         let head_hash = audit
             .head_hash
@@ -751,7 +783,7 @@ impl Bridle {
 
         // The stored flows, verified against the snapshot and checked for drift at `at`.
         let flow_evaluations: Vec<FlowEvaluation> = self
-            .evaluated_flows(&estate, &graph, at)
+            .evaluated_flows_at(&estate, &graph, at)
             .await?
             .into_iter()
             .map(|(row, flow, findings)| FlowEvaluation {
@@ -881,7 +913,10 @@ impl Bridle {
             })
             .collect();
 
-        let mut risk_entries: Vec<RiskEntry> = risks.iter().map(|r| risk_entry(r, at)).collect();
+        let mut risk_entries: Vec<RiskEntry> = risks
+            .iter()
+            .map(|r| risk_entry(r, at, &evaluated))
+            .collect();
         risk_entries.sort_by(|a, b| {
             b.residual_score
                 .cmp(&a.residual_score)
@@ -1019,7 +1054,10 @@ impl Bridle {
             functions,
             findings,
             risks: risk_entries,
-            attestations: attestations.iter().map(attestation_entry).collect(),
+            attestations: attestations
+                .iter()
+                .map(|a| attestation_entry(a, at))
+                .collect(),
             figures,
             inventory: inventory_tables(&estate, at),
             method,
@@ -1226,8 +1264,14 @@ impl Bridle {
         subcategory: Option<&str>,
         statement: &str,
         file: Option<&Path>,
+        expires: Option<Timestamp>,
         at: Timestamp,
     ) -> Result<protocol::Attestation, ApiError> {
+        if expires.is_some_and(|e| e <= at) {
+            return Err(invalid(
+                "--expires: the attestation would already have expired; give a later time",
+            ));
+        }
         let (kind, target) = match (control, subcategory) {
             (Some(c), None) => {
                 let c = c.trim().to_uppercase();
@@ -1277,10 +1321,13 @@ impl Bridle {
         let a = self
             .store
             .add_attestation(
-                kind,
-                &target,
-                statement,
-                attached.as_ref(),
+                NewAttestation {
+                    target_kind: kind,
+                    target: &target,
+                    statement,
+                    file: attached.as_ref(),
+                    expires,
+                },
                 at,
                 &crate::current_actor(),
             )
@@ -1313,6 +1360,7 @@ fn attestation(a: &Attestation) -> protocol::Attestation {
         file_name: a.file_name.clone(),
         file_sha256: a.file_sha256.clone(),
         audit_seq: a.audit_seq,
+        expires: a.expires,
     }
 }
 

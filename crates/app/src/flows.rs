@@ -468,6 +468,37 @@ impl Bridle {
         at: Timestamp,
     ) -> Result<Vec<(StoredFlow, Flow, Vec<FlowFinding>)>, ApiError> {
         let stored = self.stored_flows().await?;
+        self.evaluate_flows(stored, estate, graph, at).await
+    }
+
+    /// Like `evaluated_flows`, for the flows as they stood at `at` (evidence at an earlier time).
+    pub(crate) async fn evaluated_flows_at(
+        &self,
+        estate: &Estate,
+        graph: &PrivilegeGraph,
+        at: Timestamp,
+    ) -> Result<Vec<(StoredFlow, Flow, Vec<FlowFinding>)>, ApiError> {
+        let stored = self
+            .store
+            .flows_at(at)
+            .await
+            .map_err(store_error)?
+            .into_iter()
+            .map(|row| {
+                let flow = stored(&row)?;
+                Ok((row, flow))
+            })
+            .collect::<Result<Vec<_>, ApiError>>()?;
+        self.evaluate_flows(stored, estate, graph, at).await
+    }
+
+    async fn evaluate_flows(
+        &self,
+        stored: Vec<(StoredFlow, Flow)>,
+        estate: &Estate,
+        graph: &PrivilegeGraph,
+        at: Timestamp,
+    ) -> Result<Vec<(StoredFlow, Flow, Vec<FlowFinding>)>, ApiError> {
         if stored.is_empty() {
             return Ok(Vec::new());
         }

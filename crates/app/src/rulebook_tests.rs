@@ -165,3 +165,161 @@ async fn the_same_item_has_the_same_status_everywhere() {
     let (_dir, bridle) = open(&bytes).await;
     statuses_agree(&bridle, at).await;
 }
+
+/// A pack for an earlier time shows the snapshot, the register and the attestations as they
+/// stood then, and its statuses still agree with OSCAL and coverage at that time.
+#[tokio::test]
+async fn a_pack_for_an_earlier_time_shows_the_register_and_attestations_as_they_were() {
+    let (_dir, bridle) = open(crate::DEMO_ESTATE).await;
+    let request = |at: &str| EvidenceRequest {
+        framework: Framework::NistAiRmf,
+        at: t(at),
+        organisation: "Test".into(),
+    };
+    let first = bridle
+        .evidence_report(&request("2026-11-01T12:00:00Z"))
+        .await
+        .unwrap();
+    let failing: Vec<String> = first
+        .findings
+        .iter()
+        .filter(|f| f.status == "fail")
+        .map(|f| f.id.clone())
+        .take(2)
+        .collect();
+    let store = &bridle.store;
+    let risk = store
+        .add_risk(
+            &NewRisk {
+                title: "two failures tolerated".into(),
+                description: String::new(),
+                categories: Vec::new(),
+                likelihood: 3,
+                impact: 3,
+                residual_likelihood: None,
+                residual_impact: None,
+                owner: Some("cro@example.com".into()),
+                treatment: Treatment::Accept,
+                due: None,
+                findings: failing.clone(),
+                controls: Vec::new(),
+                agents: Vec::new(),
+            },
+            t("2026-11-02T00:00:00Z"),
+            &actor(),
+        )
+        .await
+        .unwrap();
+    store
+        .accept_risk(
+            risk.id,
+            Acceptance {
+                by: "cro@example.com".into(),
+                reason: "until the vault migration".into(),
+                at: t("2026-11-03T00:00:00Z"),
+                expires: t("2026-11-20T00:00:00Z"),
+            },
+            t("2026-11-03T00:00:00Z"),
+            &actor(),
+        )
+        .await
+        .unwrap();
+    let attestation = bridle
+        .add_attestation(
+            None,
+            Some("GOVERN 1.1"),
+            "Legal and regulatory requirements reviewed",
+            None,
+            Some(t("2026-11-10T00:00:00Z")),
+            t("2026-11-05T00:00:00Z"),
+        )
+        .await
+        .unwrap();
+    assert!(
+        bridle
+            .add_attestation(
+                None,
+                Some("GOVERN 1.1"),
+                "already over",
+                None,
+                Some(t("2026-11-05T00:00:00Z")),
+                t("2026-11-05T00:00:00Z"),
+            )
+            .await
+            .is_err(),
+        "an attestation that expires when it is made is refused"
+    );
+    // A second snapshot later on: an earlier pack stays on the first.
+    let prepared = PreparedImport::from_bytes(
+        "estate".into(),
+        crate::DEMO_ESTATE,
+        bridle_core::estate::Syntax::Json,
+    );
+    bridle
+        .import(prepared, "import", t("2026-11-15T00:00:00Z"), &actor())
+        .await
+        .unwrap();
+
+    // Before the risk existed: an empty register, no attestation, the statuses of then.
+    let before = bridle
+        .evidence_report(&request("2026-11-01T12:00:00Z"))
+        .await
+        .unwrap();
+    assert!(before.risks.is_empty());
+    assert!(before.attestations.is_empty());
+    assert_eq!(before.snapshot.id, 1);
+    let statuses_before = statuses_agree(&bridle, t("2026-11-01T12:00:00Z")).await;
+
+    // Added but not yet accepted: open, no acceptance.
+    let added = bridle
+        .evidence_report(&request("2026-11-02T12:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(added.risks.len(), 1);
+    assert_eq!(added.risks[0].status, "open");
+    assert!(added.risks[0].acceptance.is_none());
+
+    // Accepted and attested: who, when, why, until when, what it covers; the attestation counts.
+    let accepted = bridle
+        .evidence_report(&request("2026-11-06T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(accepted.snapshot.id, 1);
+    let entry = accepted.risks[0].acceptance.as_ref().unwrap();
+    assert_eq!(
+        (entry.by.as_str(), entry.reason.as_str(), entry.expired),
+        ("cro@example.com", "until the vault migration", false)
+    );
+    assert_eq!(entry.at, "2026-11-03T00:00:00Z");
+    assert_eq!(entry.expires, "2026-11-20T00:00:00Z");
+    assert_eq!(entry.covers, failing);
+    assert_eq!(accepted.attestations.len(), 1);
+    assert_eq!(accepted.attestations[0].id, attestation.id);
+    assert!(!accepted.attestations[0].expired);
+    let statuses_accepted = statuses_agree(&bridle, t("2026-11-06T00:00:00Z")).await;
+    assert_ne!(statuses_before, statuses_accepted);
+
+    // After both expired: listed, marked expired, covering and counting for nothing.
+    let later = bridle
+        .evidence_report(&request("2026-11-21T00:00:00Z"))
+        .await
+        .unwrap();
+    assert_eq!(later.snapshot.id, 2);
+    assert_eq!(later.risks[0].status, "open");
+    let entry = later.risks[0].acceptance.as_ref().unwrap();
+    assert!(entry.expired);
+    assert!(entry.covers.is_empty());
+    assert!(later.attestations[0].expired);
+    statuses_agree(&bridle, t("2026-11-21T00:00:00Z")).await;
+
+    // Before any snapshot: a clear refusal naming the first one.
+    let error = bridle
+        .evidence_report(&request("2026-10-01T00:00:00Z"))
+        .await
+        .unwrap_err();
+    assert!(
+        error.message.contains("no snapshot was taken at or before"),
+        "{}",
+        error.message
+    );
+}

@@ -104,6 +104,10 @@ pub enum AttestCommand {
         /// A supporting file, stored in the database by its sha256.
         #[arg(long, value_name = "PATH")]
         file: Option<PathBuf>,
+        /// When the attestation stops counting (RFC 3339, e.g. 2027-06-30T00:00:00Z); default:
+        /// it does not expire.
+        #[arg(long, value_name = "TIME")]
+        expires: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -232,15 +236,27 @@ pub async fn attest(paths: &DataPaths, command: AttestCommand) -> Result<ExitCod
             subcategory,
             statement,
             file,
+            expires,
             json,
         } => {
             let at = bridle_app::now();
+            let expires =
+                match expires.as_deref() {
+                    Some(text) => Some(bridle_core::time::parse_utc(text).map_err(|e| {
+                        bridle_app::ApiError {
+                            code: bridle_app::ErrorCode::InvalidInput,
+                            message: format!("--expires: {e}"),
+                        }
+                    })?),
+                    None => None,
+                };
             let a = with_bridle(&paths.database, &paths.audit_key, async |b: &Bridle| {
                 Ok(b.add_attestation(
                     control.as_deref(),
                     subcategory.as_deref(),
                     &statement,
                     file.as_deref(),
+                    expires,
                     at,
                 )
                 .await?)

@@ -157,6 +157,21 @@ pub struct RiskEntry {
     pub categories: Vec<String>,
     pub findings: Vec<String>,
     pub controls: Vec<String>,
+    /// The acceptance recorded on the risk at the evaluation time, also one past its expiry.
+    pub acceptance: Option<AcceptanceEntry>,
+}
+
+/// Who accepted a risk, when, why, until when, and the findings it covers in this pack.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct AcceptanceEntry {
+    pub by: String,
+    pub at: String,
+    pub reason: String,
+    pub expires: String,
+    /// True when `expires` is at or before the evaluation time: the risk counts as open.
+    pub expired: bool,
+    /// The failing findings of this pack the acceptance covers (none when expired).
+    pub covers: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]
@@ -171,6 +186,10 @@ pub struct AttestationEntry {
     pub at: String,
     pub file_name: Option<String>,
     pub file_sha256: Option<String>,
+    /// After this time the attestation no longer counts.
+    pub expires: Option<String>,
+    /// True when `expires` is at or before the evaluation time.
+    pub expired: bool,
 }
 
 #[derive(Debug, Clone, PartialEq, Serialize)]

@@ -19,6 +19,9 @@ pub struct Attestation {
     pub file_name: Option<String>,
     pub file_sha256: Option<String>,
     pub audit_seq: i64,
+    /// After this time it no longer counts; `None`: it does not expire.
+    #[serde(default)]
+    pub expires: Option<Timestamp>,
 }
 
 /// One file an export wrote.

@@ -54,19 +54,36 @@ pub struct Attestation {
     pub file_name: Option<String>,
     pub file_sha256: Option<String>,
     pub audit_seq: i64,
+    /// After this time the attestation no longer counts; `None`: it does not expire.
+    pub expires: Option<Timestamp>,
+}
+
+/// An attestation to record.
+#[derive(Debug, Clone, Copy)]
+pub struct NewAttestation<'a> {
+    pub target_kind: AttestationTarget,
+    pub target: &'a str,
+    pub statement: &'a str,
+    pub file: Option<&'a AttachedFile>,
+    /// After this time it no longer counts; `None`: it does not expire.
+    pub expires: Option<Timestamp>,
 }
 
 impl Store {
     /// Records an attestation (and its file, stored once per content) with its audit entry.
     pub async fn add_attestation(
         &self,
-        target_kind: AttestationTarget,
-        target: &str,
-        statement: &str,
-        file: Option<&AttachedFile>,
+        new: NewAttestation<'_>,
         at: Timestamp,
         actor: &Actor,
     ) -> Result<Attestation> {
+        let NewAttestation {
+            target_kind,
+            target,
+            statement,
+            file,
+            expires,
+        } = new;
         let mut tx = WriteTransaction::begin(self).await?;
         let file_sha256 = file.map(|f| hex::encode(Sha256::digest(&f.content)));
         if let (Some(file), Some(hash)) = (file, &file_sha256) {
@@ -92,13 +109,14 @@ impl Store {
                         "statement": statement,
                         "file": file.map(|f| f.name.clone()),
                         "file_sha256": file_sha256,
+                        "expires": expires.as_ref().map(format_utc),
                     }),
                 },
             )
             .await?;
         let id: i64 = sqlx::query_scalar(
             "INSERT INTO attestations (target_kind, target, statement, at, user, host, file_name, \
-             file_sha256, audit_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
+             file_sha256, audit_seq, expires) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         )
         .bind(target_kind.as_str())
         .bind(target)
@@ -109,6 +127,7 @@ impl Store {
         .bind(file.map(|f| f.name.clone()))
         .bind(&file_sha256)
         .bind(seq)
+        .bind(expires.as_ref().map(format_utc))
         .fetch_one(tx.conn())
         .await?;
         tx.commit().await?;
@@ -123,6 +142,7 @@ impl Store {
             file_name: file.map(|f| f.name.clone()),
             file_sha256,
             audit_seq: seq,
+            expires,
         })
     }
 
@@ -130,7 +150,7 @@ impl Store {
     pub async fn attestations(&self) -> Result<Vec<Attestation>> {
         let rows = sqlx::query(
             "SELECT id, target_kind, target, statement, at, user, host, file_name, file_sha256, \
-             audit_seq FROM attestations ORDER BY id",
+             audit_seq, expires FROM attestations ORDER BY id",
         )
         .fetch_all(&self.pool)
         .await?;
@@ -156,6 +176,10 @@ impl Store {
                     file_name: row.try_get("file_name")?,
                     file_sha256: row.try_get("file_sha256")?,
                     audit_seq: row.try_get("audit_seq")?,
+                    expires: row
+                        .try_get::<Option<String>, _>("expires")?
+                        .map(|text| parse_utc(&text).map_err(corrupt))
+                        .transpose()?,
                 })
             })
             .collect()
@@ -190,10 +214,13 @@ mod tests {
         };
         let a = store
             .add_attestation(
-                AttestationTarget::Control,
-                "C03",
-                "Reviewed quarterly",
-                Some(&file),
+                NewAttestation {
+                    target_kind: AttestationTarget::Control,
+                    target: "C03",
+                    statement: "Reviewed quarterly",
+                    file: Some(&file),
+                    expires: None,
+                },
                 at,
                 &actor,
             )
@@ -201,10 +228,13 @@ mod tests {
             .unwrap();
         let b = store
             .add_attestation(
-                AttestationTarget::Subcategory,
-                "GOVERN 1.1",
-                "Legal review done",
-                Some(&file),
+                NewAttestation {
+                    target_kind: AttestationTarget::Subcategory,
+                    target: "GOVERN 1.1",
+                    statement: "Legal review done",
+                    file: Some(&file),
+                    expires: None,
+                },
                 at,
                 &actor,
             )

@@ -159,6 +159,47 @@ impl Store {
         rows.iter().map(stored_flow).collect()
     }
 
+    /// The flows as they stood at `at`: per flow, its newest version saved at or before `at`,
+    /// unless the flow was deleted after that version and at or before `at`. The agent is the
+    /// one recorded now (empty for a deleted flow); the document names its own.
+    pub async fn flows_at(&self, at: Timestamp) -> Result<Vec<StoredFlow>> {
+        let versions = sqlx::query(
+            "SELECT v.flow_id AS id, f.agent, v.version, v.document, v.sha256, v.at, v.user, \
+             v.host, v.audit_seq FROM flow_versions v LEFT JOIN flows f ON f.id = v.flow_id \
+             ORDER BY v.flow_id, v.audit_seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let deletions: Vec<(i64, String, String)> = sqlx::query_as(
+            "SELECT seq, at, subject FROM audit_log WHERE action = 'flow.delete' ORDER BY seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        // Per flow: its newest version at `at`, with the audit entry that saved it.
+        let mut newest: std::collections::BTreeMap<String, (i64, StoredFlow)> =
+            std::collections::BTreeMap::new();
+        for row in &versions {
+            let flow = stored_flow(row)?;
+            if flow.at <= at {
+                newest.insert(flow.id.clone(), (row.try_get("audit_seq")?, flow));
+            }
+        }
+        for (seq, when, subject) in deletions {
+            let when = parse_utc(&when).map_err(|reason| StoreError::Corrupt {
+                table: "audit_log",
+                id: seq.to_string(),
+                reason,
+            })?;
+            let Some(id) = subject.strip_prefix("flow ") else {
+                continue;
+            };
+            if when <= at && newest.get(id).is_some_and(|(saved, _)| *saved < seq) {
+                newest.remove(id);
+            }
+        }
+        Ok(newest.into_values().map(|(_, flow)| flow).collect())
+    }
+
     /// Removes a flow from the current set (its versions stay for the record); false when there
     /// was no such flow.
     pub async fn delete_flow(&self, id: &str, at: Timestamp, actor: &Actor) -> Result<bool> {
@@ -284,5 +325,48 @@ mod tests {
             ["flow.create", "flow.create", "flow.update", "flow.delete"]
         );
         assert!(store.verify_audit().await.unwrap().intact());
+    }
+
+    #[tokio::test]
+    async fn flows_at_an_earlier_time_are_the_versions_saved_by_then() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = open(&dir).await;
+        let actor = actor();
+        let doc = |n: &str| NewFlowVersion {
+            id: "triage".into(),
+            agent: "agent:a".into(),
+            document: format!("format: bridle.flow/v1\n# {n}\n"),
+        };
+        // Fractional seconds: a text comparison would order 10:00:00.5Z before 10:00:00Z.
+        store
+            .save_flows(&[doc("one")], time("2026-11-01T10:00:00Z"), &actor)
+            .await
+            .unwrap();
+        store
+            .save_flows(&[doc("two")], time("2026-11-02T10:00:00.5Z"), &actor)
+            .await
+            .unwrap();
+        store
+            .delete_flow("triage", time("2026-11-03T10:00:00Z"), &actor)
+            .await
+            .unwrap();
+        let at = |t: &str| {
+            let store = &store;
+            let t = time(t);
+            async move {
+                store
+                    .flows_at(t)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .map(|f| f.version)
+                    .collect::<Vec<_>>()
+            }
+        };
+        assert_eq!(at("2026-10-31T00:00:00Z").await, Vec::<i64>::new());
+        assert_eq!(at("2026-11-02T10:00:00Z").await, [1]);
+        assert_eq!(at("2026-11-02T10:00:00.5Z").await, [2]);
+        assert_eq!(at("2026-11-02T23:00:00Z").await, [2]);
+        assert_eq!(at("2026-11-03T10:00:00Z").await, Vec::<i64>::new());
     }
 }

@@ -1024,6 +1024,15 @@ impl Store {
         snapshot_from_row(&row)
     }
 
+    /// The newest snapshot taken at or before `at`: the inventory as Bridle knew it then.
+    pub async fn snapshot_at(&self, at: Timestamp) -> Result<Option<SnapshotRecord>> {
+        Ok(self
+            .snapshots()
+            .await?
+            .into_iter()
+            .rfind(|s| s.taken_at <= at))
+    }
+
     pub async fn latest_snapshot(&self) -> Result<Option<SnapshotRecord>> {
         sqlx::query("SELECT * FROM snapshots ORDER BY id DESC LIMIT 1")
             .fetch_optional(&self.pool)

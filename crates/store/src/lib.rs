@@ -17,7 +17,7 @@ mod observations;
 mod risk;
 mod transaction;
 
-pub use attestation::{AttachedFile, Attestation, AttestationTarget};
+pub use attestation::{AttachedFile, Attestation, AttestationTarget, NewAttestation};
 pub use audit::{AcknowledgedBreak, Actor, AuditEntry, AuditKey, AuditVerification};
 pub use brokers::{StoredObservation, StoredProfile, SyncRun, SyncStart};
 pub use database::Store;

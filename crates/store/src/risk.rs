@@ -1,6 +1,8 @@
 //! The risk register: risks, their history, and every change appended to the audit log in the
 //! same `BEGIN IMMEDIATE` transaction.
 
+use std::collections::BTreeMap;
+
 use bridle_core::risk::{Acceptance, Risk, RiskStatus, Treatment};
 use bridle_core::time::{Timestamp, format_utc, parse_utc};
 use sqlx::sqlite::SqliteRow;
@@ -430,7 +432,42 @@ impl Store {
         .bind(audit_seq)
         .execute(tx.conn())
         .await?;
+        // The whole row as it is after this change, for the register at an earlier time.
+        sqlx::query(
+            "INSERT INTO risk_versions SELECT id, ?, ?, title, description, categories, \
+             likelihood, impact, residual_likelihood, residual_impact, owner, treatment, status, \
+             due, accepted_by, accepted_reason, accepted_at, acceptance_expires, findings, \
+             controls, agents, created_at, updated_at FROM risks WHERE id = ?",
+        )
+        .bind(format_utc(&at))
+        .bind(audit_seq)
+        .bind(id)
+        .execute(tx.conn())
+        .await?;
         Ok(())
+    }
+
+    /// Every risk as it stood at `at` (its newest version recorded at or before `at`); a risk
+    /// added later is not in it. Times are compared as times, not as text.
+    pub async fn risks_at(&self, at: Timestamp) -> Result<Vec<Risk>> {
+        let rows = sqlx::query(
+            "SELECT risk_id AS id, at AS version_at, title, description, categories, likelihood, \
+             impact, residual_likelihood, residual_impact, owner, treatment, status, due, \
+             accepted_by, accepted_reason, accepted_at, acceptance_expires, findings, controls, \
+             agents, created_at, updated_at FROM risk_versions ORDER BY risk_id, audit_seq",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        let mut newest: BTreeMap<i64, &SqliteRow> = BTreeMap::new();
+        for row in &rows {
+            let id: i64 = row.try_get("id")?;
+            let version_at = time(id, row.try_get("version_at")?)?
+                .ok_or_else(|| corrupt(id, "a version without a time"))?;
+            if version_at <= at {
+                newest.insert(id, row);
+            }
+        }
+        newest.into_values().map(risk_from_row).collect()
     }
 }
 
@@ -533,6 +570,29 @@ mod tests {
             ["risk.add", "risk.update", "risk.accept", "risk.comment"]
         );
         assert!(store.verify_audit().await.unwrap().intact());
+        // The register as it stood: before the risk, after the update, after the acceptance.
+        assert!(
+            store
+                .risks_at(t("2026-10-31T00:00:00Z"))
+                .await
+                .unwrap()
+                .is_empty()
+        );
+        let then = store.risks_at(t("2026-11-02T12:00:00Z")).await.unwrap();
+        assert_eq!(
+            (
+                then[0].status,
+                then[0].residual_likelihood,
+                then[0].acceptance.is_none()
+            ),
+            (RiskStatus::Open, Some(2), true)
+        );
+        let then = store.risks_at(t("2026-11-03T00:00:00Z")).await.unwrap();
+        assert_eq!(then[0].status, RiskStatus::Accepted);
+        assert_eq!(
+            store.risks_at(t("2026-11-05T00:00:00Z")).await.unwrap(),
+            store.risks().await.unwrap()
+        );
         store.close().await.unwrap();
     }
 

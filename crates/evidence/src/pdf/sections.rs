@@ -628,6 +628,57 @@ fn risk_register(flow: &mut Flow, report: &EvidenceReport) {
         ],
         &rows,
     );
+    accepted_exceptions(flow, report);
+}
+
+/// Every acceptance in the register: who, when, why, until when, and what it covers.
+fn accepted_exceptions(flow: &mut Flow, report: &EvidenceReport) {
+    let accepted: Vec<_> = report
+        .risks
+        .iter()
+        .filter_map(|r| r.acceptance.as_ref().map(|a| (r, a)))
+        .collect();
+    flow.heading(2, &format!("Accepted exceptions ({})", accepted.len()));
+    if accepted.is_empty() {
+        flow.paragraph(BODY, "No risk was accepted at the evaluation time.");
+        return;
+    }
+    flow.paragraph(
+        BODY,
+        "A failing finding an unexpired acceptance covers is reported as \"not met — exception \
+         accepted\", never as met. An acceptance past its expiry covers nothing and its risk counts \
+         as open.",
+    );
+    let rows: Vec<Vec<String>> = accepted
+        .iter()
+        .map(|(r, a)| {
+            vec![
+                format!("R{}", r.id),
+                format!("{}\n{}", a.by, a.at),
+                a.reason.clone(),
+                if a.expired {
+                    format!("{}\n(expired)", a.expires)
+                } else {
+                    a.expires.clone()
+                },
+                if a.covers.is_empty() {
+                    "—".to_owned()
+                } else {
+                    a.covers.join("\n")
+                },
+            ]
+        })
+        .collect();
+    flow.table(
+        &[
+            col("Risk", 0.65),
+            col("Accepted by, when", 1.7),
+            col("Reason", 3.0),
+            col("Until", 1.5),
+            col("Findings covered", 3.1),
+        ],
+        &rows,
+    );
 }
 
 fn attestations(flow: &mut Flow, report: &EvidenceReport) {
@@ -636,7 +687,7 @@ fn attestations(flow: &mut Flow, report: &EvidenceReport) {
         BODY,
         "Statements recorded by hand for controls and subcategories that no automated check can \
          decide. Each was written to the audit log when it was made; attached files are identified \
-         by their sha256.",
+         by their sha256. An attestation past its expiry is listed but no longer counts.",
     );
     if report.attestations.is_empty() {
         flow.paragraph(BODY, "No attestation has been recorded.");
@@ -650,7 +701,11 @@ fn attestations(flow: &mut Flow, report: &EvidenceReport) {
                 format!("A{}", a.id),
                 format!("{} {}", a.target_kind, a.target),
                 a.statement.clone(),
-                format!("{}\n{}", a.by, a.at),
+                match (&a.expires, a.expired) {
+                    (Some(e), true) => format!("{}\n{}\nexpired {e}", a.by, a.at),
+                    (Some(e), false) => format!("{}\n{}\nuntil {e}", a.by, a.at),
+                    (None, _) => format!("{}\n{}", a.by, a.at),
+                },
                 match (&a.file_name, &a.file_sha256) {
                     (Some(n), Some(h)) => format!("{n}\nsha256 {h}"),
                     _ => "—".to_owned(),

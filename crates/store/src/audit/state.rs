@@ -18,7 +18,7 @@ struct Bound {
     query: &'static str,
 }
 
-const BOUND: [Bound; 7] = [
+const BOUND: [Bound; 8] = [
     Bound {
         table: "risks",
         query: "SELECT CAST(id AS TEXT), json_array(id, title, description, categories, likelihood, \
@@ -32,9 +32,17 @@ const BOUND: [Bound; 7] = [
                 audit_seq) FROM risk_events",
     },
     Bound {
+        table: "risk_versions",
+        query: "SELECT risk_id || '@' || audit_seq, json_array(risk_id, at, audit_seq, title, \
+                description, categories, likelihood, impact, residual_likelihood, residual_impact, \
+                owner, treatment, status, due, accepted_by, accepted_reason, accepted_at, \
+                acceptance_expires, findings, controls, agents, created_at, updated_at) \
+                FROM risk_versions",
+    },
+    Bound {
         table: "attestations",
         query: "SELECT CAST(id AS TEXT), json_array(id, target_kind, target, statement, at, user, \
-                host, file_name, file_sha256, audit_seq) FROM attestations",
+                host, file_name, file_sha256, audit_seq, expires) FROM attestations",
     },
     Bound {
         table: "attestation_files",

@@ -169,7 +169,7 @@ async fn a_copy_restored_from_an_older_backup_or_an_emptied_log_fails() {
     let dir = tempfile::tempdir().unwrap();
     let store = open(&dir).await;
     store.add_risk(&risk("one"), t, &actor()).await.unwrap();
-    sql(&store, "DELETE FROM risk_events; DELETE FROM risks; DELETE FROM audit_log; DELETE FROM audit_anchor;").await;
+    sql(&store, "DELETE FROM risk_events; DELETE FROM risk_versions; DELETE FROM risks; DELETE FROM audit_log; DELETE FROM audit_anchor;").await;
     let verified = store.verify_audit().await.unwrap();
     assert!(!verified.intact());
     assert!(
