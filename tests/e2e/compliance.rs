@@ -10,8 +10,16 @@ use crate::support::{Sandbox, array, demo_estate, fixture, read_json, workspace_
 
 const AT: &str = "2026-11-28T12:00:00Z";
 
-fn demo() -> Sandbox {
+/// A sandbox whose runs record their imports, risks and attestations an hour before `AT`, so
+/// a pack or check at `AT` sees them (Bridle evaluates the records as they stood at `--at`).
+fn recording_sandbox() -> Sandbox {
     let sandbox = Sandbox::new();
+    sandbox.set_clock("2026-11-28T11:00:00Z");
+    sandbox
+}
+
+fn demo() -> Sandbox {
+    let sandbox = recording_sandbox();
     sandbox.import(&demo_estate(), &[]);
     sandbox
 }
@@ -92,7 +100,7 @@ fn check_gate_exits_3_on_the_demo_and_0_on_a_clean_estate() {
             .any(|i| i["framework"] == "owasp-nhi" && i["item"] == "NHI5")
     );
 
-    let clean = Sandbox::new();
+    let clean = recording_sandbox();
     clean.import(&fixture("estates/clean.json"), &[]);
     let (code, report) = check_json(&clean, &["--fail-on", "low"]);
     assert_eq!(code, 0, "{report:#}");
@@ -105,7 +113,7 @@ fn check_gate_exits_3_on_the_demo_and_0_on_a_clean_estate() {
 
 #[test]
 fn unknown_never_fails_the_gate_and_framework_narrows_it() {
-    let sandbox = Sandbox::new();
+    let sandbox = recording_sandbox();
     sandbox.import(
         &workspace_root().join("crates/core/src/compliance/fixtures/unknowns.json"),
         &[],
@@ -205,7 +213,7 @@ fn coverage_lists_every_item_with_the_exact_statements() {
 
 #[test]
 fn controls_map_to_all_four_frameworks() {
-    let sandbox = Sandbox::new();
+    let sandbox = recording_sandbox();
     let run = sandbox.bridle(&["controls", "--json"]);
     run.ok();
     let controls = run.json();

@@ -13,9 +13,17 @@ use crate::support::{Sandbox, demo_estate, workspace_root};
 
 const AT: &str = "2026-11-28T12:00:00Z";
 
+/// A sandbox whose runs record their imports, risks and attestations an hour before `AT`, so
+/// a pack or check at `AT` sees them (Bridle evaluates the records as they stood at `--at`).
+fn recording_sandbox() -> Sandbox {
+    let sandbox = Sandbox::new();
+    sandbox.set_clock("2026-11-28T11:00:00Z");
+    sandbox
+}
+
 /// The demo estate with one risk and two attestations (one with a file).
 fn demo() -> Sandbox {
-    let sandbox = Sandbox::new();
+    let sandbox = recording_sandbox();
     sandbox.import(&demo_estate(), &[]);
     sandbox
         .bridle(&[
@@ -347,28 +355,60 @@ fn attestations_are_validated_audited_and_assess_manual_controls() {
     );
     sandbox.bridle(&["audit", "verify"]).ok();
 
-    // Point in time: the attestations were recorded now, after `AT`, so at `AT` they do not
-    // count yet.
+    // C03 is manual and maps to GOVERN 1.4 (alone): attested an hour before `AT`, so met there
+    // at `AT`; GOVERN 1.1 has no control but its own attestation.
     let doc = oscal(&sandbox);
-    assert_eq!(subcategory_status(&doc, "govern-1.4").0, "not_assessed");
-    // C03 is manual and maps to GOVERN 1.4 (alone): attested, so met there once the evaluation
-    // time is after the attestation; GOVERN 1.1 has no control but its own attestation.
-    let later = sandbox.bridle(&[
-        "export",
-        "--format",
-        "oscal",
-        "--at",
-        "2099-01-01T00:00:00Z",
-    ]);
-    later.ok();
-    let doc = later.json();
     assert_eq!(
         subcategory_status(&doc, "govern-1.4"),
         ("met".to_owned(), "satisfied".to_owned())
     );
     assert_eq!(subcategory_status(&doc, "govern-1.1").0, "met");
+    // Point in time: one recorded after `AT` does not count at `AT`, only from its time; one
+    // that expires counts until then.
+    sandbox.set_clock("2026-11-28T13:00:00Z");
+    sandbox
+        .bridle(&[
+            "attest",
+            "add",
+            "--subcategory",
+            "GOVERN 1.2",
+            "--statement",
+            "Trustworthy AI characteristics are in the engineering handbook.",
+            "--expires",
+            "2027-01-01T00:00:00Z",
+        ])
+        .ok();
+    let doc = oscal(&sandbox);
+    assert_eq!(subcategory_status(&doc, "govern-1.2").0, "not_assessed");
+    let export_at = |at: &str| {
+        let run = sandbox.bridle(&["export", "--format", "oscal", "--at", at]);
+        run.ok();
+        run.json()
+    };
+    assert_eq!(
+        subcategory_status(&export_at("2026-12-01T00:00:00Z"), "govern-1.2").0,
+        "met"
+    );
+    assert_eq!(
+        subcategory_status(&export_at("2027-01-02T00:00:00Z"), "govern-1.2").0,
+        "not_assessed"
+    );
+    // Before the first import there is nothing to assess: refused, naming the first snapshot.
+    let run = sandbox.bridle(&[
+        "export",
+        "--format",
+        "oscal",
+        "--at",
+        "2026-11-01T00:00:00Z",
+    ]);
+    run.expect_code(2);
+    assert!(
+        run.stderr.contains("no snapshot was taken at or before"),
+        "{}",
+        run.stderr
+    );
     // Without attestations the same items are not assessed.
-    let bare = Sandbox::new();
+    let bare = recording_sandbox();
     bare.import(&demo_estate(), &[]);
     let doc = oscal(&bare);
     assert_eq!(
@@ -522,7 +562,7 @@ fn csv_exports_hold_findings_risks_and_inventory() {
 /// The flow fixtures' estate with two flows: the sound `invoice-triage` and `invoice-early`, a
 /// copy that starts by issuing the credential, so the approval no longer comes first.
 fn with_flows() -> Sandbox {
-    let sandbox = Sandbox::new();
+    let sandbox = recording_sandbox();
     let fixtures = workspace_root().join("crates/core/src/flow/fixtures");
     sandbox.import(&fixtures.join("estate.json"), &[]);
     let sound = fixtures.join("sound.yaml");

@@ -84,6 +84,9 @@ impl Run {
 #[derive(Debug)]
 pub struct Sandbox {
     dir: tempfile::TempDir,
+    /// The time every later run records as "now" (`BRIDLE_TEST_CLOCK`, honoured by debug
+    /// builds); `None`: the wall clock.
+    clock: std::sync::Mutex<Option<String>>,
 }
 
 impl Sandbox {
@@ -93,7 +96,16 @@ impl Sandbox {
             .tempdir()
             .expect("a temporary directory can be created");
         std::fs::create_dir_all(dir.path().join("home")).expect("home can be created");
-        Sandbox { dir }
+        Sandbox {
+            dir,
+            clock: std::sync::Mutex::new(None),
+        }
+    }
+
+    /// Every later run takes `time` (RFC 3339) as the current time: an inventory, risks and
+    /// attestations recorded before the fixed evaluation time a test checks packs at.
+    pub fn set_clock(&self, time: &str) {
+        *self.clock.lock().expect("the clock lock is not poisoned") = Some(time.to_owned());
     }
 
     /// A path inside the sandbox.
@@ -141,7 +153,16 @@ impl Sandbox {
             .env_remove("BRIDLE_DB")
             .env_remove("BRIDLE_AUDIT_KEY_FILE")
             .env_remove("BRIDLE_LOG")
+            .env_remove("BRIDLE_TEST_CLOCK")
             .stdin(Stdio::null());
+        if let Some(clock) = self
+            .clock
+            .lock()
+            .expect("the clock lock is not poisoned")
+            .as_deref()
+        {
+            command.env("BRIDLE_TEST_CLOCK", clock);
+        }
         for (name, value) in env {
             command.env(name, value);
         }

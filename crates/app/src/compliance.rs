@@ -194,17 +194,18 @@ impl Bridle {
         Ok(findings)
     }
 
-    /// Runs every check at `at`, marks failures covered by accepted risks, narrows to
-    /// `framework`, and counts the failures at or above `fail_on` (the CI gate).
+    /// Runs every check on the inventory and flows as they stood at `at`, marks failures
+    /// covered by the risks accepted then, narrows to `framework`, and counts the failures at or
+    /// above `fail_on` (the CI gate). A future `at` evaluates today's records then.
     pub async fn check(
         &self,
         at: Timestamp,
         framework: Option<Framework>,
         fail_on: Option<Severity>,
     ) -> Result<protocol::CheckReport, ApiError> {
-        let findings = self.findings(at).await?;
+        let findings = self.findings_as_of(at).await?;
         let risks = self.store.risks_at(at).await.map_err(store_error)?;
-        let snapshot = self.store.latest_snapshot().await.map_err(store_error)?;
+        let snapshot = self.store.snapshot_at(at).await.map_err(store_error)?;
         let mut tally = Tally::default();
         let mut gate_failures = 0;
         let mut out = Vec::new();

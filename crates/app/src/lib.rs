@@ -144,6 +144,17 @@ pub fn current_actor() -> Actor {
 }
 
 /// The wall clock, read only at the edges and passed down.
+///
+/// Debug builds honour `BRIDLE_TEST_CLOCK` (an RFC 3339 time, fixed for the whole process) so
+/// the end-to-end tests can record an inventory, risks and attestations before the fixed
+/// evaluation times their packs are checked at; release builds never read it.
 pub fn now() -> Timestamp {
+    #[cfg(debug_assertions)]
+    if let Some(fixed) = std::env::var("BRIDLE_TEST_CLOCK")
+        .ok()
+        .and_then(|text| bridle_core::time::parse_utc(&text).ok())
+    {
+        return fixed;
+    }
     chrono::Utc::now()
 }

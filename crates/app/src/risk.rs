@@ -132,11 +132,12 @@ pub(crate) fn risk_at(r: &Risk, at: Timestamp) -> protocol::Risk {
 }
 
 impl Bridle {
-    /// Every risk as it stands at `at`, by id.
+    /// The register as it stood at `at` (each risk's version in force then; one added later is
+    /// not in it), with expiries evaluated at `at`, by id.
     pub async fn risks(&self, at: Timestamp) -> Result<Vec<protocol::Risk>, ApiError> {
         Ok(self
             .store
-            .risks()
+            .risks_at(at)
             .await
             .map_err(store_error)?
             .iter()
