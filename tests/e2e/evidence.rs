@@ -64,9 +64,9 @@ fn demo() -> Sandbox {
             "attest",
             "add",
             "--subcategory",
-            "govern  1.1",
+            "manage  1.4",
             "--statement",
-            "Legal and regulatory requirements are tracked in the legal register.",
+            "Residual access risks are reported to the product owners every quarter.",
         ])
         .ok();
     sandbox
@@ -333,7 +333,22 @@ fn attestations_are_validated_audited_and_assess_manual_controls() {
     let list = list.json();
     assert_eq!(list.as_array().unwrap().len(), 2);
     assert_eq!(list[0]["target"], "C03");
-    assert_eq!(list[1]["target"], "GOVERN 1.1");
+    assert_eq!(list[1]["target"], "MANAGE 1.4");
+    // An out-of-scope subcategory cannot be attested: it would count for nothing.
+    let refused = sandbox.bridle(&[
+        "attest",
+        "add",
+        "--subcategory",
+        "GOVERN 1.1",
+        "--statement",
+        "x",
+    ]);
+    refused.expect_code(2);
+    assert!(
+        refused.stderr.contains("out of Bridle's scope"),
+        "{}",
+        refused.stderr
+    );
     assert_eq!(
         list[0]["file_sha256"],
         hex::encode(Sha256::digest(
@@ -356,13 +371,15 @@ fn attestations_are_validated_audited_and_assess_manual_controls() {
     sandbox.bridle(&["audit", "verify"]).ok();
 
     // C03 is manual and maps to GOVERN 1.4 (alone): attested an hour before `AT`, so met there
-    // at `AT`; GOVERN 1.1 has no control but its own attestation.
+    // at `AT`; MANAGE 1.4's one control (C14, manual) is attested by the subcategory's own
+    // attestation; GOVERN 1.1 is out of scope, with its reason.
     let doc = oscal(&sandbox);
     assert_eq!(
         subcategory_status(&doc, "govern-1.4"),
         ("met".to_owned(), "satisfied".to_owned())
     );
-    assert_eq!(subcategory_status(&doc, "govern-1.1").0, "met");
+    assert_eq!(subcategory_status(&doc, "manage-1.4").0, "met");
+    assert_eq!(subcategory_status(&doc, "govern-1.1").0, "out_of_scope");
     // Point in time: one recorded after `AT` does not count at `AT`, only from its time; one
     // that expires counts until then.
     sandbox.set_clock("2026-11-28T13:00:00Z");
@@ -371,26 +388,26 @@ fn attestations_are_validated_audited_and_assess_manual_controls() {
             "attest",
             "add",
             "--subcategory",
-            "GOVERN 1.2",
+            "GOVERN 1.5",
             "--statement",
-            "Trustworthy AI characteristics are in the engineering handbook.",
+            "The register's acceptances are reviewed by the risk committee.",
             "--expires",
             "2027-01-01T00:00:00Z",
         ])
         .ok();
     let doc = oscal(&sandbox);
-    assert_eq!(subcategory_status(&doc, "govern-1.2").0, "not_assessed");
+    assert_eq!(subcategory_status(&doc, "govern-1.5").0, "not_assessed");
     let export_at = |at: &str| {
         let run = sandbox.bridle(&["export", "--format", "oscal", "--at", at]);
         run.ok();
         run.json()
     };
     assert_eq!(
-        subcategory_status(&export_at("2026-12-01T00:00:00Z"), "govern-1.2").0,
+        subcategory_status(&export_at("2026-12-01T00:00:00Z"), "govern-1.5").0,
         "met"
     );
     assert_eq!(
-        subcategory_status(&export_at("2027-01-02T00:00:00Z"), "govern-1.2").0,
+        subcategory_status(&export_at("2027-01-02T00:00:00Z"), "govern-1.5").0,
         "not_assessed"
     );
     // Before the first import there is nothing to assess: refused, naming the first snapshot.
@@ -415,7 +432,8 @@ fn attestations_are_validated_audited_and_assess_manual_controls() {
         subcategory_status(&doc, "govern-1.4"),
         ("not_assessed".to_owned(), "not-satisfied".to_owned())
     );
-    assert_eq!(subcategory_status(&doc, "govern-1.1").0, "not_assessed");
+    assert_eq!(subcategory_status(&doc, "manage-1.4").0, "not_assessed");
+    assert_eq!(subcategory_status(&doc, "govern-1.1").0, "out_of_scope");
 }
 
 fn oscal(sandbox: &Sandbox) -> Value {

@@ -283,7 +283,7 @@ impl Bridle {
                 {
                     tally.add(e.finding.status, e.finding.severity, e.accepted.is_some());
                 }
-                let (_, status, _) =
+                let (_, status, reason) =
                     assess_item(framework, &item.id, &evaluated, &attestations, at);
                 let (pass, fail, unknown, accepted) = (
                     u64::from(tally.pass),
@@ -306,6 +306,7 @@ impl Bridle {
                     unknown,
                     accepted,
                     status: status.to_owned(),
+                    reason,
                 }
             })
             .collect();

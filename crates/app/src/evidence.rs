@@ -115,6 +115,21 @@ pub(crate) fn assess_item(
     attestations: &[Attestation],
     at: Timestamp,
 ) -> (Vec<ControlAssessment>, ItemStatus, String) {
+    if let Some(reason) = compliance::out_of_scope_reason(framework, item) {
+        return (
+            Vec::new(),
+            ItemStatus::OutOfScope,
+            format!("out of scope: {reason}"),
+        );
+    }
+    let catalog = Catalog::get(framework);
+    if framework == Framework::Maestro
+        && catalog
+            .item(item)
+            .is_some_and(|i| i.kind == "layer" || i.kind == "group")
+    {
+        return maestro_layer(framework, item, evaluated, attestations, at);
+    }
     let holds = |a: &&Attestation| attestation_holds(a, at);
     let attested_here = attestations
         .iter()
@@ -133,6 +148,53 @@ pub(crate) fn assess_item(
         .collect();
     let (status, reason) = subcategory_status(&assessed, attested_here);
     (assessed, status, reason)
+}
+
+/// A MAESTRO layer (or the cross-layer group) is assessed over all its threats: a threat no
+/// control addresses counts as not assessed, so a layer is never met because one threat is.
+fn maestro_layer(
+    framework: Framework,
+    layer: &str,
+    evaluated: &[Evaluated],
+    attestations: &[Attestation],
+    at: Timestamp,
+) -> (Vec<ControlAssessment>, ItemStatus, String) {
+    let catalog = Catalog::get(framework);
+    let threats: Vec<&str> = catalog
+        .items
+        .iter()
+        .filter(|i| i.kind == "threat" && i.parent.as_deref() == Some(layer))
+        .map(|i| i.id.as_str())
+        .collect();
+    let mut statuses = Vec::with_capacity(threats.len());
+    let mut addressed = 0;
+    let mut controls: Vec<ControlAssessment> = Vec::new();
+    for threat in &threats {
+        let (assessed, status, _) = assess_item(framework, threat, evaluated, attestations, at);
+        if !assessed.is_empty() {
+            addressed += 1;
+        }
+        statuses.push(status);
+        for c in assessed {
+            if !controls.iter().any(|known| known.id == c.id) {
+                controls.push(c);
+            }
+        }
+    }
+    let status = assessment::item_status(&statuses, false);
+    let parts: Vec<String> = ItemStatus::ALL
+        .iter()
+        .filter_map(|s| {
+            let k = statuses.iter().filter(|x| *x == s).count();
+            (k > 0).then(|| format!("{k} {}", s.label()))
+        })
+        .collect();
+    let reason = format!(
+        "{addressed} of {} threats addressed by a control; threats: {}.",
+        threats.len(),
+        parts.join(", ")
+    );
+    (controls, status, reason)
 }
 
 impl Evaluated {
@@ -1007,6 +1069,14 @@ impl Bridle {
                     )
                 })
                 .collect(),
+            out_of_scope: compliance::Scope::get()
+                .out_of_scope()
+                .map(|e| (e.id.clone(), e.reason.clone()))
+                .collect(),
+            crosswalk_notes: compliance::CROSSWALK_NOTES
+                .iter()
+                .map(|n| (*n).to_owned())
+                .collect(),
         };
 
         let info = catalog;
@@ -1293,7 +1363,13 @@ impl Bridle {
                     .is_some_and(|i| i.kind == "subcategory");
                 if !known {
                     return Err(invalid(format!(
-                        "--subcategory: `{s}` is not a NIST AI RMF subcategory (e.g. `GOVERN 1.1`)"
+                        "--subcategory: `{s}` is not a NIST AI RMF subcategory (e.g. `GOVERN 1.5`)"
+                    )));
+                }
+                if let Some(reason) = compliance::out_of_scope_reason(Framework::NistAiRmf, &s) {
+                    return Err(invalid(format!(
+                        "--subcategory: `{s}` is out of Bridle's scope ({reason}); an attestation \
+                         here would count for nothing (see frameworks/README.md, Scope)"
                     )));
                 }
                 (AttestationTarget::Subcategory, s)

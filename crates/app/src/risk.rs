@@ -1,7 +1,7 @@
 //! The risk register: reading it at an evaluation time, validated changes through the store
 //! (each with its audit entry), and risks suggested from failing findings.
 
-use bridle_core::compliance::{Catalog, ControlLibrary, Framework};
+use bridle_core::compliance::{Catalog, ControlLibrary, Framework, draft_label_hint};
 use bridle_core::risk::{self, Acceptance, Risk, Treatment};
 use bridle_core::time::Timestamp;
 use bridle_protocol::compliance as protocol;
@@ -55,8 +55,11 @@ fn categories(list: &[String]) -> Result<Vec<String>, ApiError> {
             Framework::parse(framework).and_then(|f| Catalog::get(f).item(item))
         });
         if found.is_none() {
+            let hint = draft_label_hint(category)
+                .map(|h| format!("; {h}"))
+                .unwrap_or_default();
             return Err(invalid(format!(
-                "category `{category}` is not a framework item (write it as framework:item, e.g. owasp-nhi:NHI7 or nist-ai-rmf:MANAGE 1.4)"
+                "category `{category}` is not a framework item (write it as framework:item, e.g. owasp-nhi:NHI7 or nist-ai-rmf:MANAGE 1.4){hint}"
             )));
         }
     }

@@ -93,6 +93,25 @@ async fn the_same_item_has_the_same_status_everywhere() {
     let at = t("2026-11-20T00:00:00Z");
     let (_dir, bridle) = open(crate::DEMO_ESTATE).await;
     let before = statuses_agree(&bridle, at).await;
+    assert_eq!(
+        before.values().filter(|s| *s == "out_of_scope").count(),
+        47,
+        "the scope file's 47 subcategories, and only they"
+    );
+    // A MAESTRO layer is assessed over all its threats: never met because one threat is.
+    let maestro = bridle.coverage(Framework::Maestro, at).await.unwrap();
+    let l7 = maestro.items.iter().find(|i| i.id == "L7").unwrap();
+    assert!(
+        l7.reason.starts_with("9 of 13 threats addressed"),
+        "{}",
+        l7.reason
+    );
+    assert_ne!(l7.status, "met");
+    let l1 = maestro.items.iter().find(|i| i.id == "L1").unwrap();
+    assert_eq!(
+        (l1.status.as_str(), l1.reason.starts_with("0 of 7")),
+        ("not_assessed", true)
+    );
 
     // Accept every failure of one control's checks: its items become exceptions, never met.
     let report = bridle
@@ -227,8 +246,8 @@ async fn a_pack_for_an_earlier_time_shows_the_register_and_attestations_as_they_
     let attestation = bridle
         .add_attestation(
             None,
-            Some("GOVERN 1.1"),
-            "Legal and regulatory requirements reviewed",
+            Some("GOVERN 1.5"),
+            "The access risk register is reviewed monthly",
             None,
             Some(t("2026-11-10T00:00:00Z")),
             t("2026-11-05T00:00:00Z"),
@@ -239,7 +258,7 @@ async fn a_pack_for_an_earlier_time_shows_the_register_and_attestations_as_they_
         bridle
             .add_attestation(
                 None,
-                Some("GOVERN 1.1"),
+                Some("GOVERN 1.5"),
                 "already over",
                 None,
                 Some(t("2026-11-05T00:00:00Z")),
@@ -248,6 +267,22 @@ async fn a_pack_for_an_earlier_time_shows_the_register_and_attestations_as_they_
             .await
             .is_err(),
         "an attestation that expires when it is made is refused"
+    );
+    let out_of_scope = bridle
+        .add_attestation(
+            None,
+            Some("GOVERN 1.1"),
+            "Legal reviewed",
+            None,
+            None,
+            t("2026-11-05T00:00:00Z"),
+        )
+        .await
+        .unwrap_err();
+    assert!(
+        out_of_scope.message.contains("out of Bridle's scope"),
+        "{}",
+        out_of_scope.message
     );
     // A second snapshot later on: an earlier pack stays on the first.
     let prepared = PreparedImport::from_bytes(

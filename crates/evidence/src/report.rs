@@ -230,6 +230,10 @@ pub struct Method {
     pub thresholds: Vec<(String, String)>,
     /// The automated checks: id, title, controls.
     pub checks: Vec<(String, String, String)>,
+    /// The framework items out of Bridle's scope, as (id, reason).
+    pub out_of_scope: Vec<(String, String)>,
+    /// What the crosswalk is and what labels of early drafts stand for.
+    pub crosswalk_notes: Vec<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize)]

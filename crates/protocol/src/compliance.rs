@@ -146,6 +146,9 @@ pub struct CoverageItem {
     /// says it: `met`, `partly_met`, `not_met`, `exception_accepted`, `not_assessed` or
     /// `out_of_scope`.
     pub status: String,
+    /// Why it has that status, in one sentence (the counts behind it, or the scope reason).
+    #[serde(default)]
+    pub reason: String,
 }
 
 /// `bridle coverage --framework X`.

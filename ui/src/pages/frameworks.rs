@@ -277,12 +277,13 @@ fn HeatMap(
             item.id.clone()
         };
         let hover = format!(
-            "{name}\n{statement}\n\n{} · fail {} · unknown {} · pass {} · accepted {}",
+            "{name}\n{statement}\n\n{} · fail {} · unknown {} · pass {} · accepted {}\n{}",
             status_label(&cov.status),
             cov.fail,
             cov.unknown,
             cov.pass,
-            cov.accepted
+            cov.accepted,
+            cov.reason
         );
         let is_selected = {
             let id = id.clone();
@@ -457,6 +458,7 @@ fn ItemDetail(
                                 c.accepted,
                             )}
                         </p>
+                        <p class="coverage-reason muted">{c.reason.clone()}</p>
                     }
                 })}
             <h3>"Mapped controls"</h3>

@@ -9,6 +9,7 @@ pub mod assessment;
 mod catalog;
 mod checks;
 mod controls;
+mod scope;
 
 #[cfg(test)]
 mod tests;
@@ -17,6 +18,9 @@ pub use assessment::{ItemStatus, Tally};
 pub use catalog::{Catalog, CatalogInvalid, CatalogItem, Framework};
 pub use checks::{CHECKS, CheckInfo, Finding, Limits, Severity, Status, check_info, evaluate};
 pub use controls::{Control, ControlLibrary, Mapping};
+pub use scope::{
+    CROSSWALK_NOTES, Extent, Scope, ScopeEntry, draft_label_hint, out_of_scope_reason,
+};
 
 /// The framework items a check's findings bear on: the mappings of every control the check
 /// belongs to, in control order, without duplicates.

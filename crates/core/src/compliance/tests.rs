@@ -152,16 +152,267 @@ fn control_library_covers_the_stack_and_every_check() {
             check.id
         );
     }
+    // A control maps only to what it addresses (it may skip a framework), but every control
+    // bears on NIST AI RMF, which the evidence pack is organised by.
+    assert_eq!(library.controls.len(), 14);
     for control in &library.controls {
-        for framework in Framework::ALL {
+        assert!(
+            control.mappings_to(Framework::NistAiRmf).next().is_some(),
+            "{} maps to nothing in NIST AI RMF",
+            control.id
+        );
+        for mapping in &control.mappings {
             assert!(
-                control.mappings_to(framework).next().is_some(),
-                "{} maps to nothing in {framework}",
-                control.id
+                mapping.rationale.len() > 30 && mapping.rationale.ends_with('.'),
+                "{} → {}: a sentence of rationale",
+                control.id,
+                mapping.item
             );
         }
     }
     assert!(CHECKS.len() >= 15);
+}
+
+/// Every mapping with its rationale: a changed crosswalk is a reviewed diff of this snapshot.
+#[test]
+fn crosswalk_rationales() {
+    let mut out = String::new();
+    for control in &ControlLibrary::get().controls {
+        writeln!(out, "{} {}", control.id, control.title).unwrap();
+        for m in &control.mappings {
+            writeln!(out, "  {} {}: {}", m.framework, m.item, m.rationale).unwrap();
+        }
+    }
+    expect![[r#"
+        C01 Workload identity for every agent
+          nist-ai-rmf GOVERN 1.6: An inventory of AI systems is only complete when each agent is tied to the identity it acts as.
+          nist-ai-rmf MEASURE 2.8: Accountability needs every action attributable to one agent's own identity.
+          owasp-asi ASI03: An agent acting under a borrowed or human identity inherits privileges that were never scoped to it.
+          owasp-asi ASI07: Authenticating messages between agents presupposes that each agent has an identity of its own.
+          owasp-nhi NHI9: Agents without their own identity end up borrowing someone else's.
+          owasp-nhi NHI4: Agents prove a workload identity (an attested SVID or a federated token) instead of a shared static password or API key.
+          maestro L7-T03: A distinct workload identity is the thing agent identity attacks target and that authorisation relies on.
+          maestro L7-T02: Impersonating an agent is harder when each agent proves its own workload identity.
+          maestro L7-T10: A tampered registry entry still has to present the workload identity the inventory binds to that agent.
+          maestro L7-T11: An agent surfaced by manipulated discovery cannot authenticate as one it is not.
+        C02 Ephemeral credentials with tight TTLs
+          nist-ai-rmf MEASURE 2.7: Credential lifetime is a measurable part of an AI system's security and resilience.
+          nist-ai-rmf MANAGE 1.3: Short lifetimes are a planned response that limits how long a leaked credential stays useful.
+          owasp-asi ASI03: Cached, long-valid credentials are what an abused agent identity keeps using.
+          owasp-nhi NHI7: The control is the direct answer to long-lived secrets.
+          owasp-nhi NHI2: A leaked secret that expires within hours does limited harm.
+          owasp-nhi NHI6: Static cloud keys in deployment pipelines are replaced by short-lived, federated tokens.
+          owasp-nhi NHI4: Short-lived tokens issued by a broker replace the long-valid static credentials weak authentication relies on.
+          maestro L7-T03: Stolen agent credentials lose their value quickly.
+          maestro L4-T06: Short-lived credentials shorten the window for moving on from a foothold.
+        C03 Policy-as-code evaluated at request time
+          nist-ai-rmf GOVERN 1.4: Versioned policy is a transparent control established from organisational risk priorities.
+          nist-ai-rmf MAP 4.2: Request-time policy is an internal risk control for the components an agent calls.
+          owasp-asi ASI02: Context-aware authorisation stops allowed tools being used for disallowed purposes.
+          owasp-asi ASI01: A hijacked goal still has to pass policy for every action it attempts.
+          owasp-nhi NHI5: Fine-grained, per-request decisions replace broad standing permissions.
+          maestro L7-T04: Tool calls are checked against policy before they run.
+        C04 Tool-level authorisation
+          nist-ai-rmf MAP 4.2: Per-tool identities are internal risk controls documented for each component.
+          nist-ai-rmf MEASURE 2.7: Separating tool privileges is part of evaluating the system's security.
+          nist-ai-rmf GOVERN 6.1: Third-party tools and MCP servers act under identities of their own with grants scoped to them: the access side of third-party risk policy.
+          nist-ai-rmf MANAGE 3.1: Each third-party tool's identity and reach are inventoried and checked on every run, so its access is monitored and controlled.
+          owasp-asi ASI02: Scoped tool identities limit what a misused tool can touch.
+          owasp-asi ASI04: A compromised third-party tool or MCP server holds only its own narrow access.
+          owasp-nhi NHI3: Third-party tool integrations get their own revocable identity.
+          owasp-nhi NHI5: A tool acting on restricted data with borrowed rights is overprivileged by construction.
+          maestro L7-T04: Tool misuse is contained by the tool's own limited rights.
+          maestro L7-T07: Integrations between agents and applications authenticate as themselves.
+          maestro XL-T01: A compromised tool or MCP server holds only its own narrow identity, so the compromise does not carry into other layers.
+        C05 Continuous logging and revocation
+          nist-ai-rmf MEASURE 2.4: Production behaviour of agents and their access is monitored.
+          nist-ai-rmf MANAGE 2.4: Revocation is the mechanism to disengage an agent that behaves unexpectedly.
+          nist-ai-rmf MANAGE 4.1: Post-deployment monitoring needs to know where every grant came from.
+          nist-ai-rmf GOVERN 4.3: Grant provenance and the audit trail are what lets an access incident be identified and traced.
+          nist-ai-rmf GOVERN 6.2: Revoking a third-party tool's own identity is the contingency when that tool fails or is compromised.
+          nist-ai-rmf MANAGE 4.3: Revocation is how an access incident is responded to and recovered from; the audit trail records it.
+          owasp-asi ASI08: Fast revocation stops a failure cascading through agents and tools.
+          owasp-asi ASI10: A rogue agent is detected in the logs and cut off by revocation.
+          owasp-nhi NHI1: Knowing where access came from is what makes offboarding possible.
+          maestro L5-T04: Complete, attributable logs make evading detection harder.
+          maestro L7-T09: Recorded provenance ties actions and access to their origin.
+        C06 Lifecycle: ownership, rotation and offboarding
+          nist-ai-rmf GOVERN 2.1: Named owners are the documented roles and responsibilities for each agent.
+          nist-ai-rmf GOVERN 1.7: Retiring unused credentials and expired access is part of phasing systems out safely.
+          nist-ai-rmf GOVERN 1.6: An inventory with owners and credential ages is resourced and maintained.
+          owasp-asi ASI03: Stale authorisations and forgotten credentials are what identity abuse exploits.
+          owasp-nhi NHI1: Owner-less, unused or expired identities and credentials are improper offboarding.
+          owasp-nhi NHI7: Rotation limits bound the life of every secret.
+          maestro L7-T03: Unrotated, forgotten agent credentials invite identity attacks.
+        C07 Approval before any staging or data collection
+          nist-ai-rmf MAP 3.5: Human oversight is only effective when it precedes the access it oversees.
+          nist-ai-rmf GOVERN 3.2: Roles in the human-AI configuration include who approves access and when.
+          owasp-asi ASI09: An approval that comes after data was already collected is trust without control.
+          owasp-asi ASI02: Tools that can stage actions before approval can be misused before anyone looks.
+          maestro L2-T02: Data collected before approval is data that can be exfiltrated.
+          maestro L7-T05: A manipulated goal cannot act on data until a person approves.
+        C08 No standing access for autonomous agents
+          nist-ai-rmf MANAGE 1.3: Just-in-time access is a documented response to high-priority agent risks.
+          nist-ai-rmf MEASURE 2.6: Bounding what an autonomous agent can do at any moment is part of demonstrating it is safe.
+          owasp-asi ASI03: Standing privilege is what identity and privilege abuse inherits.
+          owasp-asi ASI10: A rogue autonomous agent without standing access has little to act with.
+          owasp-nhi NHI5: Standing access for a task-scoped agent is overprivilege over time.
+          owasp-nhi NHI7: A just-in-time grant without expiry becomes long-lived access.
+          maestro XL-T03: Standing privilege in one layer is the starting point for escalation into others.
+          maestro L7-T01: A compromised autonomous agent finds no standing access to use.
+        C09 No shared or reused identities across agents
+          nist-ai-rmf MEASURE 2.8: Shared identities make agent actions impossible to attribute.
+          nist-ai-rmf GOVERN 1.6: The inventory must map one identity to one agent to be meaningful.
+          owasp-asi ASI03: A shared identity carries the union of every user's privileges.
+          owasp-asi ASI07: Agents sharing an identity cannot authenticate each other.
+          owasp-nhi NHI9: The control is the direct answer to NHI reuse.
+          owasp-nhi NHI8: An identity shared by agents in different environments breaks isolation.
+          maestro L7-T02: Shared identities let one agent pass for another.
+          maestro L7-T09: Actions under a shared identity can be repudiated.
+        C10 No human use of non-human identities
+          nist-ai-rmf GOVERN 3.2: Human and AI roles are defined and kept apart.
+          nist-ai-rmf MEASURE 2.8: Audit trails must tell human from automated activity.
+          owasp-asi ASI03: Crossing between human and agent identities is a privilege abuse path.
+          owasp-asi ASI09: An agent acting as a person exploits the trust others place in that person.
+          owasp-nhi NHI10: The control is the direct answer to human use of NHIs.
+          maestro L7-T02: Impersonation between agents and people is blocked by construction.
+          maestro L7-T09: Actions stay attributable to a person or an agent, not both.
+        C11 Environment isolation
+          nist-ai-rmf MEASURE 2.7: Isolation between environments is part of the system's security and resilience.
+          nist-ai-rmf MAP 4.2: Environment boundaries are internal risk controls for the components an agent touches.
+          owasp-asi ASI08: A fault in a lower environment must not cascade into production.
+          owasp-nhi NHI8: The control is the direct answer to missing environment isolation.
+          maestro L4-T06: Crossing environments is lateral movement in the infrastructure.
+          maestro XL-T02: An environment boundary stops a breach moving across.
+        C12 Secrets never in code, tickets or chat
+          nist-ai-rmf MEASURE 2.7: Where secrets are kept is a basic security property of the system.
+          nist-ai-rmf MEASURE 2.10: Secrets spread through shared channels expose the data they unlock.
+          owasp-asi ASI03: Secrets lying in code or chat are credentials any agent reading them can reuse.
+          owasp-nhi NHI2: The control is the direct answer to secret leakage.
+          maestro XL-T04: A secret in one layer's artefacts leaks access across layers.
+          maestro L5-T05: Secrets must not surface in logs, traces or dashboards.
+        C13 Least-privilege paths to crown jewels
+          nist-ai-rmf MAP 5.1: Paths to crown jewels measure the likelihood and magnitude of the worst impacts.
+          nist-ai-rmf MANAGE 1.2: Treatment is prioritised by the paths that lead to the most valuable resources.
+          nist-ai-rmf MEASURE 2.7: Attack paths are a direct evaluation of security.
+          owasp-asi ASI03: Chained identities and credentials are privilege escalation paths.
+          owasp-asi ASI02: A misused tool is worst when it leads to a crown jewel.
+          owasp-nhi NHI5: Reach beyond the task is overprivilege, measured on the graph.
+          maestro XL-T03: A secret store exposing a stronger identity's credentials is privilege escalation.
+          maestro L2-T02: Crown-jewel data is what exfiltration aims at.
+          maestro L4-T06: Multi-hop paths are lateral movement routes.
+        C14 Risk register with reviewed, expiring acceptances
+          nist-ai-rmf MANAGE 1.2: Treatment is prioritised on impact and likelihood in the register.
+          nist-ai-rmf MANAGE 1.4: Accepted (residual) risks are documented with their owner and expiry.
+          nist-ai-rmf MEASURE 3.1: The register tracks identified risks over time.
+          nist-ai-rmf GOVERN 1.5: Expiring acceptances force periodic review.
+    "#]].assert_eq(&out);
+}
+
+/// Every OWASP and MAESTRO id with its parent and title, as published (MAESTRO threat ids are
+/// Bridle's own; titles are CSA's).
+#[test]
+fn owasp_and_maestro_titles_and_parents() {
+    let mut out = String::new();
+    for framework in [Framework::OwaspAsi, Framework::OwaspNhi, Framework::Maestro] {
+        for item in &Catalog::get(framework).items {
+            writeln!(
+                out,
+                "{} {} [{}] {}",
+                item.id,
+                item.kind,
+                item.parent.as_deref().unwrap_or("-"),
+                item.title
+            )
+            .unwrap();
+        }
+    }
+    expect![[r#"
+        ASI01 risk [-] Agent Goal Hijack
+        ASI02 risk [-] Tool Misuse & Exploitation
+        ASI03 risk [-] Identity & Privilege Abuse
+        ASI04 risk [-] Agentic Supply Chain Vulnerabilities
+        ASI05 risk [-] Unexpected Code Execution (RCE)
+        ASI06 risk [-] Memory & Context Poisoning
+        ASI07 risk [-] Insecure Inter-Agent Communication
+        ASI08 risk [-] Cascading Failures
+        ASI09 risk [-] Human-Agent Trust Exploitation
+        ASI10 risk [-] Rogue Agents
+        NHI1 risk [-] Improper Offboarding
+        NHI2 risk [-] Secret Leakage
+        NHI3 risk [-] Vulnerable Third-Party NHI
+        NHI4 risk [-] Insecure Authentication
+        NHI5 risk [-] Overprivileged NHI
+        NHI6 risk [-] Insecure Cloud Deployment Configurations
+        NHI7 risk [-] Long-Lived Secrets
+        NHI8 risk [-] Environment Isolation
+        NHI9 risk [-] NHI Reuse
+        NHI10 risk [-] Human Use of NHI
+        L1 layer [-] Foundation Models
+        L1-T01 threat [L1] Adversarial Examples
+        L1-T02 threat [L1] Model Stealing
+        L1-T03 threat [L1] Backdoor Attacks
+        L1-T04 threat [L1] Membership Inference Attacks
+        L1-T05 threat [L1] Data Poisoning (Training Phase)
+        L1-T06 threat [L1] Reprogramming Attacks
+        L1-T07 threat [L1] Denial of Service (DoS) Attacks
+        L2 layer [-] Data Operations
+        L2-T01 threat [L2] Data Poisoning
+        L2-T02 threat [L2] Data Exfiltration
+        L2-T03 threat [L2] Denial of Service on Data Infrastructure
+        L2-T04 threat [L2] Data Tampering
+        L2-T05 threat [L2] Compromised RAG Pipelines
+        L3 layer [-] Agent Frameworks
+        L3-T01 threat [L3] Compromised Framework Components
+        L3-T02 threat [L3] Backdoor Attacks
+        L3-T03 threat [L3] Input Validation Attacks
+        L3-T04 threat [L3] Supply Chain Attacks
+        L3-T05 threat [L3] Denial of Service on Framework APIs
+        L3-T06 threat [L3] Framework Evasion
+        L4 layer [-] Deployment and Infrastructure
+        L4-T01 threat [L4] Compromised Container Images
+        L4-T02 threat [L4] Orchestration Attacks
+        L4-T03 threat [L4] Infrastructure-as-Code (IaC) Manipulation
+        L4-T04 threat [L4] Denial of Service (DoS) Attacks
+        L4-T05 threat [L4] Resource Hijacking
+        L4-T06 threat [L4] Lateral Movement
+        L5 layer [-] Evaluation and Observability
+        L5-T01 threat [L5] Manipulation of Evaluation Metrics
+        L5-T02 threat [L5] Compromised Observability Tools
+        L5-T03 threat [L5] Denial of Service on Evaluation Infrastructure
+        L5-T04 threat [L5] Evasion of Detection
+        L5-T05 threat [L5] Data Leakage through Observability
+        L5-T06 threat [L5] Poisoning Observability Data
+        L6 layer [-] Security and Compliance
+        L6-T01 threat [L6] Security Agent Data Poisoning
+        L6-T02 threat [L6] Evasion of Security AI Agents
+        L6-T03 threat [L6] Compromised Security AI Agents
+        L6-T04 threat [L6] Regulatory Non-Compliance by AI Security Agents
+        L6-T05 threat [L6] Bias in Security AI Agents
+        L6-T06 threat [L6] Lack of Explainability in Security AI Agents
+        L6-T07 threat [L6] Model Extraction of AI Security Agents
+        L7 layer [-] Agent Ecosystem
+        L7-T01 threat [L7] Compromised Agents
+        L7-T02 threat [L7] Agent Impersonation
+        L7-T03 threat [L7] Agent Identity Attack
+        L7-T04 threat [L7] Agent Tool Misuse
+        L7-T05 threat [L7] Agent Goal Manipulation
+        L7-T06 threat [L7] Marketplace Manipulation
+        L7-T07 threat [L7] Integration Risks
+        L7-T08 threat [L7] Horizontal/Vertical Solution Vulnerabilities
+        L7-T09 threat [L7] Repudiation
+        L7-T10 threat [L7] Compromised Agent Registry
+        L7-T11 threat [L7] Malicious Agent Discovery
+        L7-T12 threat [L7] Agent Pricing Model Manipulation
+        L7-T13 threat [L7] Inaccurate Agent Capability Description
+        XL group [-] Cross-Layer Threats
+        XL-T01 threat [XL] Supply Chain Attacks
+        XL-T02 threat [XL] Lateral Movement
+        XL-T03 threat [XL] Privilege Escalation
+        XL-T04 threat [XL] Data Leakage
+        XL-T05 threat [XL] Goal Misalignment Cascades
+    "#]]
+    .assert_eq(&out);
 }
 
 #[test]
@@ -180,20 +431,20 @@ fn crosswalk_matrix() {
         out.push('\n');
     }
     expect![[r#"
-        C01 automated | GOVERN 1.6,MEASURE 2.8 | ASI03,ASI07 | NHI10,NHI9 | L7-T03,L7-T02
-        C02 automated | MEASURE 2.7,MANAGE 1.3 | ASI03 | NHI7,NHI2,NHI6 | L7-T03,L4-T06
-        C03 manual    | GOVERN 1.4,MAP 4.2 | ASI02,ASI01 | NHI5 | L6,L7-T04
-        C04 automated | MAP 4.2,MEASURE 2.7 | ASI02,ASI04 | NHI3,NHI5 | L7-T04,L7-T07
-        C05 automated | MEASURE 2.4,MANAGE 2.4,MANAGE 4.1 | ASI08,ASI10 | NHI1 | L5-T04,L7-T09
-        C06 automated | GOVERN 2.1,GOVERN 1.7,GOVERN 1.6 | ASI03 | NHI1,NHI7 | L7-T03,L6
-        C07 automated | MAP 3.5,GOVERN 3.2 | ASI09,ASI02 | NHI5 | L2-T02,L7-T05
+        C01 automated | GOVERN 1.6,MEASURE 2.8 | ASI03,ASI07 | NHI9,NHI4 | L7-T03,L7-T02,L7-T10,L7-T11
+        C02 automated | MEASURE 2.7,MANAGE 1.3 | ASI03 | NHI7,NHI2,NHI6,NHI4 | L7-T03,L4-T06
+        C03 manual    | GOVERN 1.4,MAP 4.2 | ASI02,ASI01 | NHI5 | L7-T04
+        C04 automated | MAP 4.2,MEASURE 2.7,GOVERN 6.1,MANAGE 3.1 | ASI02,ASI04 | NHI3,NHI5 | L7-T04,L7-T07,XL-T01
+        C05 automated | MEASURE 2.4,MANAGE 2.4,MANAGE 4.1,GOVERN 4.3,GOVERN 6.2,MANAGE 4.3 | ASI08,ASI10 | NHI1 | L5-T04,L7-T09
+        C06 automated | GOVERN 2.1,GOVERN 1.7,GOVERN 1.6 | ASI03 | NHI1,NHI7 | L7-T03
+        C07 automated | MAP 3.5,GOVERN 3.2 | ASI09,ASI02 |  | L2-T02,L7-T05
         C08 automated | MANAGE 1.3,MEASURE 2.6 | ASI03,ASI10 | NHI5,NHI7 | XL-T03,L7-T01
         C09 automated | MEASURE 2.8,GOVERN 1.6 | ASI03,ASI07 | NHI9,NHI8 | L7-T02,L7-T09
         C10 automated | GOVERN 3.2,MEASURE 2.8 | ASI03,ASI09 | NHI10 | L7-T02,L7-T09
         C11 automated | MEASURE 2.7,MAP 4.2 | ASI08 | NHI8 | L4-T06,XL-T02
         C12 automated | MEASURE 2.7,MEASURE 2.10 | ASI03 | NHI2 | XL-T04,L5-T05
         C13 automated | MAP 5.1,MANAGE 1.2,MEASURE 2.7 | ASI03,ASI02 | NHI5 | XL-T03,L2-T02,L4-T06
-        C14 manual    | MANAGE 1.2,MANAGE 1.4,MEASURE 3.1,GOVERN 1.5 | ASI10 | NHI1 | L6
+        C14 manual    | MANAGE 1.2,MANAGE 1.4,MEASURE 3.1,GOVERN 1.5 |  |  | 
     "#]]
     .assert_eq(&out);
 }

@@ -532,6 +532,8 @@ mod tests {
                 rules: vec![],
                 thresholds: vec![],
                 checks: vec![],
+                out_of_scope: vec![],
+                crosswalk_notes: vec![],
             },
             crosswalk: vec![],
             flows: vec![],

@@ -83,8 +83,10 @@ fn executive_summary(flow: &mut Flow, report: &EvidenceReport) {
         BODY,
         &format!(
             "At {at}, the inventory of snapshot {snap} was evaluated against the {total} subcategories of {fw}: \
-             {breakdown}. {out} are out of scope for an identity-and-access tool (the Method appendix gives \
-             each reason); \"not assessed\" means in scope with no finding or attestation yet. The automated \
+             {breakdown}. {out} are out of scope for an identity-and-access tool: they concern model \
+             evaluation, fairness, stakeholder engagement, training, legal analysis or business decisions, \
+             which no access data can show (the Method appendix gives each reason); \"not assessed\" means \
+             in scope with no finding or attestation yet. The automated \
              checks produced {n} findings: {fails} failing and {unknown} undecided for lack of data. The risk \
              register holds {risks} risks, {open} of them open.",
             at = report.at,
@@ -117,27 +119,29 @@ fn executive_summary(flow: &mut Flow, report: &EvidenceReport) {
         .iter()
         .map(|(id, c)| {
             let total: usize = c.iter().sum();
-            vec![
-                id.clone(),
-                c[0].to_string(),
-                c[1].to_string(),
-                c[2].to_string(),
-                c[3].to_string(),
-                total.to_string(),
-            ]
+            std::iter::once(id.clone())
+                .chain(c.iter().map(usize::to_string))
+                .chain(std::iter::once(total.to_string()))
+                .collect()
         })
         .collect();
-    flow.table(
-        &[
-            col("Function", 2.0),
-            col("Met", 1.0),
-            col("Partly met", 1.0),
-            col("Not met", 1.0),
-            col("Not assessed", 1.0),
-            col("Subcategories", 1.2),
-        ],
-        &table,
-    );
+    // One column per status, in the rulebook's order, then the total.
+    let labels: Vec<String> = ItemStatus::ALL
+        .iter()
+        .map(|s| {
+            let label = s.label();
+            let mut chars = label.chars();
+            chars
+                .next()
+                .map(|c| c.to_uppercase().chain(chars).collect())
+                .unwrap_or_default()
+        })
+        .collect();
+    let columns: Vec<_> = std::iter::once(col("Function", 1.4))
+        .chain(labels.iter().map(|l| col(l, 1.0)))
+        .chain(std::iter::once(col("Subcategories", 1.1)))
+        .collect();
+    flow.table(&columns, &table);
 
     flow.heading(2, "Top risks");
     if report.risks.is_empty() {
@@ -777,6 +781,33 @@ fn method(flow: &mut Flow, report: &EvidenceReport) {
         ],
         &rows,
     );
+    flow.heading(
+        2,
+        &format!(
+            "Out of scope ({} subcategories)",
+            report.method.out_of_scope.len()
+        ),
+    );
+    flow.paragraph(
+        BODY,
+        "Bridle governs the identities and access of AI agents. These subcategories concern outcomes no \
+         access data can show; they are reported as out of scope and cannot be attested in Bridle. The \
+         scope is Bridle's own judgement.",
+    );
+    let rows: Vec<Vec<String>> = report
+        .method
+        .out_of_scope
+        .iter()
+        .map(|(id, reason)| vec![id.clone(), reason.clone()])
+        .collect();
+    flow.table(
+        &[col("Subcategory", 1.0), col("Why it is out of scope", 4.0)],
+        &rows,
+    );
+    flow.heading(2, "The crosswalk and draft labels");
+    for note in &report.method.crosswalk_notes {
+        flow.paragraph_at(8.0, BODY, &format!("• {note}"));
+    }
 }
 
 fn crosswalk(flow: &mut Flow, report: &EvidenceReport) {
