@@ -3,6 +3,7 @@
 //! tampering; an edited audit log fails), attestations, OSCAL validated with NIST's models
 //! (compliance-trestle), and the CSV tables.
 
+use std::collections::BTreeSet;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -483,6 +484,34 @@ fn trestle_python() -> PathBuf {
 #[test]
 fn the_oscal_export_validates_against_nist_models_and_is_deterministic() {
     let sandbox = demo();
+    // A second risk, accepted: a deviation-approved OSCAL risk with its deadline and log.
+    sandbox
+        .bridle(&[
+            "risk",
+            "add",
+            "--title",
+            "Long-lived credentials until the broker migration",
+            "--likelihood",
+            "3",
+            "--impact",
+            "3",
+            "--finding",
+            "credential-short-lived",
+        ])
+        .ok();
+    sandbox
+        .bridle(&[
+            "risk",
+            "accept",
+            "R-2",
+            "--reason",
+            "Broker migration scheduled for Q1",
+            "--expires",
+            "2027-03-31T00:00:00Z",
+            "--by",
+            "cro@northwind.example",
+        ])
+        .ok();
     let path = sandbox.path("ar.json");
     let export = || {
         sandbox
@@ -504,7 +533,59 @@ fn the_oscal_export_validates_against_nist_models_and_is_deterministic() {
     let result = &doc["assessment-results"]["results"][0];
     assert_eq!(result["findings"].as_array().unwrap().len(), 72);
     assert!(result["observations"].as_array().unwrap().len() > 100);
-    assert_eq!(result["risks"].as_array().unwrap().len(), 1);
+    let risks = result["risks"].as_array().unwrap();
+    assert_eq!(risks.len(), 2);
+    assert_eq!(risks[0]["status"], "open");
+    let accepted = &risks[1];
+    assert_eq!(accepted["status"], "deviation-approved");
+    assert_eq!(accepted["deadline"], "2027-03-31T00:00:00Z");
+    let log = &accepted["risk-log"]["entries"][0];
+    assert_eq!(log["status-change"], "deviation-approved");
+    assert_eq!(log["start"], "2026-11-28T11:00:00Z");
+    assert!(
+        log["description"]
+            .as_str()
+            .unwrap()
+            .contains("credential-short-lived@"),
+        "{log}"
+    );
+    assert!(
+        log["remarks"]
+            .as_str()
+            .unwrap()
+            .starts_with("Accepted by cro@northwind.example at 2026-11-28T11:00:00Z until 2027-03-31T00:00:00Z: Broker migration"),
+        "{accepted}"
+    );
+    // The risk links the observations of the findings it names, and every finding (item)
+    // whose failures it covers links back to it.
+    let observations: BTreeSet<&str> = accepted["related-observations"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|o| o["observation-uuid"].as_str().unwrap())
+        .collect();
+    assert!(!observations.is_empty());
+    let linking: Vec<&Value> = result["findings"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|f| {
+            f["related-risks"]
+                .as_array()
+                .is_some_and(|r| r.iter().any(|r| r["risk-uuid"] == accepted["uuid"]))
+        })
+        .collect();
+    assert!(!linking.is_empty());
+    for f in &linking {
+        assert!(
+            f["related-observations"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .any(|o| observations.contains(o["observation-uuid"].as_str().unwrap())),
+            "{f}"
+        );
+    }
     let govern = result["findings"]
         .as_array()
         .unwrap()

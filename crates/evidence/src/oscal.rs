@@ -113,7 +113,7 @@ pub fn document(report: &EvidenceReport) -> Value {
         .risks
         .iter()
         .map(|r| {
-            json!({
+            let mut risk = json!({
                 "uuid": ids.uuid("risk", &r.id.to_string()),
                 "title": format!("R{}: {}", r.id, r.title),
                 "description": non_empty(&r.description, &r.title),
@@ -133,7 +133,59 @@ pub fn document(report: &EvidenceReport) -> Value {
                     ("findings", &r.findings.join(" ")),
                     ("controls", &r.controls.join(" ")),
                 ]),
-            })
+            });
+            // The observations of the findings the risk names (by id or by check).
+            let related: Vec<Value> = report
+                .findings
+                .iter()
+                .filter(|f| r.findings.iter().any(|link| *link == f.id || *link == f.check))
+                .map(|f| json!({"observation-uuid": ids.uuid("observation", &f.id)}))
+                .collect();
+            if !related.is_empty() {
+                risk["related-observations"] = Value::Array(related);
+            }
+            if let Some(a) = &r.acceptance {
+                // An accepted risk's deadline is its acceptance's expiry; the log records who
+                // accepted it, when and why, and what it covers in this assessment.
+                if !a.expired {
+                    risk["deadline"] = json!(a.expires);
+                }
+                let remarks = json!(format!(
+                    "Accepted by {} at {} until {}{}: {}",
+                    a.by,
+                    a.at,
+                    a.expires,
+                    if a.expired { " (expired: the risk counts as open)" } else { "" },
+                    a.reason
+                ));
+                let covers = if a.covers.is_empty() {
+                    "It covers no failing finding of this assessment.".to_owned()
+                } else {
+                    format!("It covers the failing findings {}.", a.covers.join(", "))
+                };
+                let mut entry = json!({
+                    "uuid": ids.uuid("risk-acceptance", &r.id.to_string()),
+                    "title": format!("Accepted by {}", a.by),
+                    "description": format!("{} {covers}", non_empty(&a.reason, "No reason given.")),
+                    "start": a.at,
+                    "status-change": "deviation-approved",
+                    "remarks": remarks,
+                });
+                if let Some(list) = risk["props"].as_array_mut() {
+                    list.extend(props(&[
+                        ("accepted-by", &a.by),
+                        ("accepted-at", &a.at),
+                        ("acceptance-expires", &a.expires),
+                    ]));
+                }
+                if a.expired {
+                    entry["end"] = json!(a.expires);
+                }
+                risk["risk-log"] = json!({"entries": [entry]});
+            } else if let Some(due) = &r.due {
+                risk["deadline"] = json!(due);
+            }
+            risk
         })
         .collect();
     let findings: Vec<Value> = report
@@ -179,8 +231,18 @@ pub fn document(report: &EvidenceReport) -> Value {
             if !related.is_empty() {
                 finding["related-observations"] = Value::Array(related);
             }
-            let related: Vec<Value> = s
-                .risks
+            // The risks linked to the item, and those whose acceptance covers one of its findings.
+            let mut risk_ids: Vec<i64> = s.risks.clone();
+            for r in &report.risks {
+                let covers = r
+                    .acceptance
+                    .as_ref()
+                    .is_some_and(|a| a.covers.iter().any(|f| s.findings.contains(f)));
+                if covers && !risk_ids.contains(&r.id) {
+                    risk_ids.push(r.id);
+                }
+            }
+            let related: Vec<Value> = risk_ids
                 .iter()
                 .map(|id| json!({"risk-uuid": ids.uuid("risk", &id.to_string())}))
                 .collect();
