@@ -656,6 +656,36 @@ fn csv_exports_hold_findings_risks_and_inventory() {
     sandbox
         .bridle(&["export", "--format", "oscal", "--what", "risks"])
         .expect_code(2);
+
+    // A name chosen by whoever wrote the estate never becomes a live spreadsheet formula.
+    let hostile = recording_sandbox();
+    let mut estate: Value = serde_json::from_slice(&std::fs::read(demo_estate()).unwrap()).unwrap();
+    estate["agents"][0]["name"] = "=1+2".into();
+    estate["agents"][1]["name"] = "@SUM(A1:A9)".into();
+    let file = hostile.write("hostile.json", serde_json::to_vec(&estate).unwrap());
+    hostile.import(&file, &[]);
+    let run = hostile.bridle(&[
+        "export",
+        "--format",
+        "csv",
+        "--what",
+        "inventory",
+        "--at",
+        AT,
+    ]);
+    run.ok();
+    let cells: Vec<&str> = run
+        .stdout
+        .lines()
+        .filter(|l| l.starts_with("agents,"))
+        .filter_map(|l| l.split(',').nth(2))
+        .collect();
+    assert!(cells.contains(&"'=1+2"), "{cells:?}");
+    assert!(cells.contains(&"'@SUM(A1:A9)"), "{cells:?}");
+    assert!(
+        !cells.iter().any(|c| c.starts_with(['=', '@'])),
+        "{cells:?}"
+    );
 }
 
 /// The flow fixtures' estate with two flows: the sound `invoice-triage` and `invoice-early`, a
