@@ -31,6 +31,9 @@ impl Store {
             path: path.to_owned(),
             reason,
         };
+        if !existed {
+            create_owner_only(path).map_err(|e| unusable(e.to_string()))?;
+        }
         let options = SqliteConnectOptions::from_str("sqlite://")
             .map_err(|e| unusable(e.to_string()))?
             .filename(path)
@@ -43,6 +46,9 @@ impl Store {
             // same index pages from the OS for every few rows. 64 MiB per connection (allocated
             // only as pages are touched) holds the hot index pages of a large estate.
             .pragma("cache_size", "-65536")
+            // A database file is input: its schema must not make SQLite run functions with side
+            // effects from views, triggers or indexes it defines.
+            .pragma("trusted_schema", "OFF")
             // The desktop app and the CLI may write at the same time: wait for the other's short
             // transaction rather than fail.
             .busy_timeout(Duration::from_secs(30));
@@ -158,4 +164,15 @@ async fn database_id(pool: &SqlitePool) -> Result<String> {
             .fetch_one(pool)
             .await?,
     )
+}
+
+/// Creates an empty database file readable and writable by its owner only (0600 on Unix); SQLite
+/// gives the WAL and shared-memory files it creates next to it the same permissions. Fails
+/// rather than follow a link or reuse a file that appeared in the meantime.
+fn create_owner_only(path: &Path) -> std::io::Result<()> {
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    options.open(path).map(drop)
 }

@@ -265,3 +265,30 @@ async fn loads_cross_chunk_boundaries_and_keep_awkward_text() {
     assert_eq!(store.current_estate().await.unwrap(), second);
     assert_eq!(store.estate_at(1).await.unwrap(), first);
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn a_new_database_and_its_wal_are_readable_by_their_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let trusted: i64 = sqlx::query_scalar("PRAGMA trusted_schema")
+        .fetch_one(&store.pool)
+        .await
+        .unwrap();
+    assert_eq!(trusted, 0, "the schema of a database file is not trusted");
+    let mode = |name: &str| {
+        std::fs::metadata(dir.path().join(name))
+            .unwrap()
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    assert_eq!(mode("x.db"), 0o600);
+    for side in ["x.db-wal", "x.db-shm"] {
+        if dir.path().join(side).exists() {
+            assert_eq!(mode(side), 0o600, "{side}");
+        }
+    }
+    store.close().await.unwrap();
+}
