@@ -158,11 +158,7 @@ async fn open(
 /// be written must not keep the window from opening.
 fn init_logging(log_file: &std::path::Path) {
     let _ = DataPaths::ensure_parent(log_file);
-    let Ok(file) = std::fs::OpenOptions::new()
-        .create(true)
-        .append(true)
-        .open(log_file)
-    else {
+    let Ok(file) = bridle_app::files::open_private_append(log_file) else {
         return;
     };
     let filter = tracing_subscriber::EnvFilter::try_from_env("BRIDLE_LOG")

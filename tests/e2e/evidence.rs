@@ -796,3 +796,49 @@ fn each_flow_has_a_section_with_its_findings_diagram_and_cedar() {
     verify.ok();
     assert_eq!(verify.json()["snapshot_holds"], true);
 }
+
+/// The pack, its sidecars, exports and the database are readable by their owner only, and a
+/// symlink planted where a pack is written is replaced, never written through.
+#[cfg(unix)]
+#[test]
+fn written_files_are_owner_only_and_never_follow_a_planted_link() {
+    use std::os::unix::fs::PermissionsExt;
+    let mode = |path: &Path| {
+        std::fs::symlink_metadata(path)
+            .unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+            .permissions()
+            .mode()
+            & 0o777
+    };
+    let sandbox = demo();
+    let elsewhere = sandbox.write("someone-elses.txt", "keep");
+    let pack = sandbox.path("pack.pdf");
+    std::os::unix::fs::symlink(&elsewhere, &pack).unwrap();
+    pdf(&sandbox, "pack.pdf", AT);
+    assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "keep");
+    for name in ["pack.pdf", "pack.pdf.snapshot.json", "pack.pdf.findings.json"] {
+        assert_eq!(mode(&sandbox.path(name)), 0o600, "{name}");
+    }
+    let csv = sandbox.path("findings.csv");
+    sandbox
+        .bridle(&[
+            "export",
+            "--format",
+            "csv",
+            "--what",
+            "findings",
+            "--at",
+            AT,
+            "-o",
+            csv.to_str().unwrap(),
+        ])
+        .ok();
+    assert_eq!(mode(&csv), 0o600);
+    assert_eq!(mode(&sandbox.db()), 0o600);
+    let leftovers: Vec<String> = std::fs::read_dir(sandbox.path(""))
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.ends_with(".partial"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}

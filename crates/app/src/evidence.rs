@@ -1225,7 +1225,7 @@ impl Bridle {
             })
         };
         if !cedar_files.is_empty() {
-            std::fs::create_dir_all(&flows_dir)
+            crate::files::create_private_dir(&flows_dir)
                 .map_err(|e| invalid(format!("creating {}: {e}", flows_dir.display())))?;
         }
         for (path, content) in &cedar_files {
@@ -1448,18 +1448,15 @@ pub fn sidecar_path(pdf: &Path, suffix: &str) -> PathBuf {
     PathBuf::from(name)
 }
 
-/// Writes `content` to a temporary file beside `path` and renames it over `path`, so a failed
-/// export never leaves half a file.
+/// Writes `content` whole and owner-only (`files::write_private`), so a failed export never
+/// leaves half a file and nobody else can read the pack.
 fn write_file(path: &Path, content: &[u8]) -> Result<(), ApiError> {
-    let fail = |e: std::io::Error| {
+    crate::files::write_private(path, content).map_err(|e| {
         api_error(
             ErrorCode::InvalidInput,
             format!("writing {}: {e}", path.display()),
         )
-    };
-    let tmp = sidecar_path(path, "partial");
-    std::fs::write(&tmp, content).map_err(fail)?;
-    std::fs::rename(&tmp, path).map_err(fail)
+    })
 }
 
 #[cfg(test)]

@@ -13,6 +13,7 @@ mod error;
 pub mod evidence;
 pub mod export;
 mod file_import;
+pub mod files;
 mod flows;
 pub mod generate;
 mod graph;

@@ -44,10 +44,11 @@ impl DataPaths {
         })
     }
 
-    /// Creates the directory that will hold `path`, so SQLite can create the file.
+    /// Creates the directory that will hold `path` (owner-only when created here), so SQLite
+    /// can create the file.
     pub fn ensure_parent(path: &std::path::Path) -> Result<(), ApiError> {
         if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|e| {
+            crate::files::create_private_dir(dir).map_err(|e| {
                 api_error(
                     ErrorCode::InvalidInput,
                     format!("cannot create {}: {e}", dir.display()),

@@ -191,7 +191,7 @@ pub async fn flow(paths: &DataPaths, command: FlowCommand) -> Result<ExitCode> {
             let yaml =
                 with_existing(paths, async |b: &Bridle| Ok(b.flow_export(&id).await?)).await?;
             match output {
-                Some(path) => std::fs::write(&path, yaml)
+                Some(path) => bridle_app::files::write_private(&path, yaml.as_bytes())
                     .with_context(|| format!("writing {}", path.display()))?,
                 None => {
                     use std::io::Write as _;
@@ -310,13 +310,13 @@ pub async fn flow(paths: &DataPaths, command: FlowCommand) -> Result<ExitCode> {
             let cedar =
                 with_existing(paths, async |b: &Bridle| Ok(b.flow_cedar(&id).await?)).await?;
             if let Some(dir) = &output {
-                std::fs::create_dir_all(dir)
+                bridle_app::files::create_private_dir(dir)
                     .with_context(|| format!("creating {}", dir.display()))?;
                 let schema = dir.join(format!("{}.cedarschema", cedar.flow));
                 let policies = dir.join(format!("{}.cedar", cedar.flow));
-                std::fs::write(&schema, &cedar.schema)
+                bridle_app::files::write_private(&schema, cedar.schema.as_bytes())
                     .with_context(|| format!("writing {}", schema.display()))?;
-                std::fs::write(&policies, &cedar.policies)
+                bridle_app::files::write_private(&policies, cedar.policies.as_bytes())
                     .with_context(|| format!("writing {}", policies.display()))?;
                 if !json {
                     say!("wrote {} and {}", schema.display(), policies.display());

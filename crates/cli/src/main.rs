@@ -753,24 +753,21 @@ async fn demo(paths: &DataPaths, db_given: bool, json: bool) -> Result<ExitCode>
     Ok(ExitCode::SUCCESS)
 }
 
-/// Writes through a temporary file in the same directory, so a failed write never leaves half a
-/// file where a good one was.
+/// Writes through a new owner-only temporary file in the same directory
+/// (`bridle_app::files::Temporary`), so a failed write never leaves half a file where a good
+/// one was and nobody else can read the output.
 async fn write_atomically(
     path: &Path,
     write: impl AsyncFnOnce(std::fs::File) -> Result<()>,
 ) -> Result<()> {
-    let name = path
-        .file_name()
-        .context("the output path has no file name")?;
-    let mut temporary_name = name.to_os_string();
-    temporary_name.push(".partial");
-    let temporary = path.with_file_name(temporary_name);
-    let file = std::fs::File::create(&temporary)
-        .with_context(|| format!("creating {}", temporary.display()))?;
-    if let Err(error) = write(file).await {
-        let _ = std::fs::remove_file(&temporary);
-        return Err(error);
-    }
-    std::fs::rename(&temporary, path).with_context(|| format!("writing {}", path.display()))?;
-    Ok(())
+    let mut temporary = bridle_app::files::Temporary::beside(path)
+        .with_context(|| format!("creating a file beside {}", path.display()))?;
+    let file = temporary
+        .file()
+        .try_clone()
+        .with_context(|| format!("writing {}", path.display()))?;
+    write(file).await?;
+    temporary
+        .persist(path)
+        .with_context(|| format!("writing {}", path.display()))
 }

@@ -176,3 +176,13 @@ fn create_owner_only(path: &Path) -> std::io::Result<()> {
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
     options.open(path).map(drop)
 }
+
+/// Creates `dir` and its missing parents; the ones created here are owner-only (0700 on Unix).
+/// The directories of the audit key, its anchors and the files Bridle writes are made this way.
+pub fn create_private_dir(dir: &Path) -> std::io::Result<()> {
+    let mut builder = std::fs::DirBuilder::new();
+    builder.recursive(true);
+    #[cfg(unix)]
+    std::os::unix::fs::DirBuilderExt::mode(&mut builder, 0o700);
+    builder.create(dir)
+}

@@ -20,7 +20,7 @@ mod transaction;
 pub use attestation::{AttachedFile, Attestation, AttestationTarget, NewAttestation};
 pub use audit::{AcknowledgedBreak, Actor, AuditEntry, AuditKey, AuditVerification};
 pub use brokers::{StoredObservation, StoredProfile, SyncRun, SyncStart};
-pub use database::Store;
+pub use database::{Store, create_private_dir};
 pub use drift::SourceDigests;
 pub use flows::{FlowSaved, NewFlowVersion, StoredFlow};
 pub use inventory::{ImportSummary, SnapshotRecord, SourceNamespace, Stored, Verdict};

@@ -103,7 +103,7 @@ impl AuditKey {
     ) -> Result<()> {
         let fail = |e: std::io::Error| self.record_error(database_id, e.to_string());
         let dir = self.anchors_dir();
-        fs::create_dir_all(&dir).map_err(fail)?;
+        crate::database::create_private_dir(&dir).map_err(fail)?;
         let lock = owner_only()
             .read(true)
             .write(true)

@@ -130,7 +130,7 @@ impl AuditKey {
         let mut key = vec![0u8; 32];
         getrandom::fill(&mut key).map_err(|e| self.error(format!("no randomness: {e}")))?;
         if let Some(dir) = self.path.parent() {
-            fs::create_dir_all(dir).map_err(|e| self.error(e.to_string()))?;
+            crate::database::create_private_dir(dir).map_err(|e| self.error(e.to_string()))?;
         }
         let mut options = fs::OpenOptions::new();
         options.write(true).create_new(true);
