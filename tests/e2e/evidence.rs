@@ -816,7 +816,11 @@ fn written_files_are_owner_only_and_never_follow_a_planted_link() {
     std::os::unix::fs::symlink(&elsewhere, &pack).unwrap();
     pdf(&sandbox, "pack.pdf", AT);
     assert_eq!(std::fs::read_to_string(&elsewhere).unwrap(), "keep");
-    for name in ["pack.pdf", "pack.pdf.snapshot.json", "pack.pdf.findings.json"] {
+    for name in [
+        "pack.pdf",
+        "pack.pdf.snapshot.json",
+        "pack.pdf.findings.json",
+    ] {
         assert_eq!(mode(&sandbox.path(name)), 0o600, "{name}");
     }
     let csv = sandbox.path("findings.csv");
