@@ -135,6 +135,7 @@ fn profile(kind: BrokerKind, address: &str, credential: Option<&Path>, settings:
             Value::Object(map) => map,
             _ => Map::new(),
         },
+        transport: Default::default(),
     }
 }
 

@@ -871,7 +871,11 @@ fn broker_profiles_are_validated_hold_only_references_and_can_be_removed() {
     assert!(bad.stderr.contains("--kind `ldap`"), "{}", bad.stderr);
     let bad = add(&["x", "--kind", "openbao", "--address", "ftp://host"]);
     bad.expect_code(2);
-    assert!(bad.stderr.contains("--address"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("address `ftp://host/`"),
+        "{}",
+        bad.stderr
+    );
     let bad = add(&["x", "--kind", "openbao", "--address", "http://127.0.0.1:1"]);
     bad.expect_code(2);
     assert!(bad.stderr.contains("--credential"), "{}", bad.stderr);
@@ -899,6 +903,60 @@ fn broker_profiles_are_validated_hold_only_references_and_can_be_removed() {
     ]);
     bad.expect_code(2);
     assert!(bad.stderr.contains("ca.pem"), "{}", bad.stderr);
+    // Transport: plain http only to loopback unless chosen; no password in an address.
+    let bad = add(&[
+        "x",
+        "--kind",
+        "openbao",
+        "--address",
+        "http://bao.example:8200",
+        "--credential",
+        "env:T",
+    ]);
+    bad.expect_code(2);
+    assert!(bad.stderr.contains("--allow-http"), "{}", bad.stderr);
+    let bad = add(&[
+        "x",
+        "--kind",
+        "mcp",
+        "--address",
+        "https://agent:s3cr3t-pw@tools.example/mcp",
+    ]);
+    bad.expect_code(2);
+    assert!(bad.stderr.contains("user or password"), "{}", bad.stderr);
+    assert!(!bad.stderr.contains("s3cr3t-pw"), "{}", bad.stderr);
+    let bad = add(&[
+        "x",
+        "--kind",
+        "mcp",
+        "--address",
+        "https://tools.example/mcp?key=s3cr3t-q",
+    ]);
+    bad.expect_code(2);
+    assert!(!bad.stderr.contains("s3cr3t-q"), "{}", bad.stderr);
+    add(&[
+        "clear",
+        "--kind",
+        "mcp",
+        "--address",
+        "http://tools.example:9000/mcp",
+        "--allow-http",
+    ])
+    .ok();
+    let log = sandbox.bridle(&["audit", "log", "--json"]).json();
+    let added = log
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "broker.add" && e["subject"] == "broker clear")
+        .unwrap();
+    let detail: Value = serde_json::from_str(added["detail"].as_str().unwrap()).unwrap();
+    assert_eq!(detail["transport"]["allow_http"], true, "{added}");
+    sandbox.bridle(&["broker", "rm", "clear"]).ok();
+    let db = std::fs::read(sandbox.db()).unwrap();
+    for secret in [b"s3cr3t-pw".as_slice(), b"s3cr3t-q"] {
+        assert!(!db.windows(secret.len()).any(|w| w == secret));
+    }
 
     add(&[
         "kc",
@@ -948,5 +1006,14 @@ fn broker_profiles_are_validated_hold_only_references_and_can_be_removed() {
         .iter()
         .filter_map(|e| e["action"].as_str())
         .collect();
-    assert_eq!(actions, ["broker.add", "broker.sync", "broker.rm"]);
+    assert_eq!(
+        actions,
+        [
+            "broker.add",
+            "broker.rm",
+            "broker.add",
+            "broker.sync",
+            "broker.rm"
+        ]
+    );
 }

@@ -9,7 +9,9 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
-use bridle_brokers::{BrokerError, BrokerKind, Collected, Profile, SecretRef, TlsOptions};
+use bridle_brokers::{
+    BrokerError, BrokerKind, Collected, Profile, SecretRef, TlsOptions, Transport,
+};
 use bridle_core::estate::{self, CanonicalEntity, Diagnostic, Syntax};
 use bridle_core::{EntityKind, Estate};
 use bridle_protocol::brokers as wire;
@@ -192,25 +194,15 @@ impl Bridle {
                 new.kind
             ))
         })?;
-        let address = url::Url::parse(&new.address)
-            .map_err(|e| invalid(format!("--address `{}`: {e}", new.address)))?;
-        if !matches!(address.scheme(), "http" | "https") || address.host().is_none() {
-            return Err(invalid(format!(
-                "--address `{}`: expected an http:// or https:// URL with a host",
-                new.address
-            )));
-        }
+        // The address is not echoed: it may carry a password, which must go nowhere.
+        let address =
+            url::Url::parse(&new.address).map_err(|e| invalid(format!("--address: {e}")))?;
         let credential = new
             .credential
             .as_deref()
             .map(SecretRef::parse)
             .transpose()
             .map_err(|e| invalid(format!("--credential {e}")))?;
-        if kind == BrokerKind::Openbao && credential.is_none() {
-            return Err(invalid(
-                "an OpenBao/Vault broker needs --credential env:NAME or file:PATH (where its token lives)",
-            ));
-        }
         let ca_file = new.ca_file.as_ref().map(std::path::PathBuf::from);
         if let Some(path) = &ca_file
             && !path.is_file()
@@ -226,19 +218,19 @@ impl Bridle {
                 "--timeout {timeout}: give 1 to 3600 seconds"
             )));
         }
+        // Settings are an allow-list per kind (checked with the rest of the profile below): they
+        // are stored in the database, so a secret belongs behind --credential.
         let mut settings = serde_json::Map::new();
         for (key, value) in &new.settings {
-            if key.is_empty() {
-                return Err(invalid(format!("--setting `={value}`: the key is empty")));
-            }
-            // Settings are stored as they are; a secret belongs behind --credential.
-            let lower = key.to_ascii_lowercase();
-            if ["secret", "token", "password"]
-                .iter()
-                .any(|w| lower.contains(w))
-            {
+            if !kind.settings().contains(&key.as_str()) {
                 return Err(invalid(format!(
-                    "--setting {key}: settings are stored in the database; give a secret with --credential env:NAME or file:PATH instead"
+                    "--setting {key}: not a setting of a {} broker (allowed: {}); a secret is given with --credential env:NAME or file:PATH",
+                    kind.as_str(),
+                    if kind.settings().is_empty() {
+                        "none".to_owned()
+                    } else {
+                        kind.settings().join(", ")
+                    }
                 )));
             }
             settings.insert(key.clone(), Value::String(value.clone()));
@@ -252,9 +244,19 @@ impl Bridle {
             request_timeout: Duration::from_secs(timeout),
             credential,
             settings,
+            transport: Transport {
+                allow_http: new.allow_http,
+                use_proxy: new.use_proxy,
+                allow_other_origins: new.allow_other_origins,
+            },
         };
-        // Fails early on a CA file that is not PEM.
+        // The transport rules (`Profile::check`), and a CA file that is not PEM, fail here.
         profile.http_client().map_err(|e| invalid(e.to_string()))?;
+        if kind == BrokerKind::Openbao && profile.credential.is_none() {
+            return Err(invalid(
+                "an OpenBao/Vault broker needs --credential env:NAME or file:PATH (where its token lives)",
+            ));
+        }
         let stored = StoredProfile {
             name: profile.name.clone(),
             kind: kind.as_str().to_owned(),

@@ -21,7 +21,7 @@ pub mod secret;
 pub mod spire;
 
 pub use error::BrokerError;
-pub use profile::{BrokerKind, Profile, TlsOptions};
+pub use profile::{BrokerKind, Profile, TlsOptions, Transport, is_loopback};
 pub use secret::{Secret, SecretRef};
 
 use bridle_core::model::Estate;

@@ -439,6 +439,7 @@ mod tests {
             request_timeout: std::time::Duration::from_secs(1),
             credential: None,
             settings: Map::new(),
+            transport: Default::default(),
         };
         Session {
             http: Http::new(&profile).unwrap(),

@@ -66,6 +66,9 @@ pub async fn collect(profile: &Profile) -> Result<Collected, BrokerError> {
         facts: sorted(facts),
     });
 
+    // The issuer names these addresses itself: Bridle follows them only on the issuer's origin
+    // (or where the profile allows another https origin).
+    profile.check_endpoint("jwks_uri", &jwks_uri)?;
     let jwks = http.get_json(&jwks_uri, None).await?;
     let keys = jwks
         .get("keys")
@@ -126,13 +129,15 @@ pub async fn collect(profile: &Profile) -> Result<Collected, BrokerError> {
             ),
         });
     };
-    let secret = reference.resolve()?;
     let token_endpoint = token_endpoint.ok_or_else(|| {
         http.malformed(
             discovery_path,
             "no `token_endpoint`, but a client is configured",
         )
     })?;
+    // The client secret goes only to an endpoint the profile allows; it is read after that.
+    profile.check_endpoint("token_endpoint", &token_endpoint)?;
+    let secret = reference.resolve()?;
     let requested_scope = profile.setting("scope").filter(|s| !s.is_empty());
     let resource = profile
         .setting("audience")

@@ -87,6 +87,16 @@ pub struct AddArgs {
     /// A kind-specific setting, KEY=VALUE (repeatable), e.g. namespace=team-a, environment=prod.
     #[arg(long = "setting", value_name = "KEY=VALUE")]
     settings: Vec<String>,
+    /// Allow plain http:// to a host that is not loopback (tokens then travel in clear text);
+    /// recorded in the profile and its audit entry.
+    #[arg(long)]
+    allow_http: bool,
+    /// Connect through the proxy named by HTTPS_PROXY/HTTP_PROXY/ALL_PROXY (default: directly).
+    #[arg(long)]
+    use_proxy: bool,
+    /// OIDC: accept a token endpoint or JWKS on another https origin than the issuer's.
+    #[arg(long)]
+    allow_other_origins: bool,
     #[arg(long)]
     json: bool,
 }
@@ -286,6 +296,9 @@ pub async fn broker(paths: &DataPaths, command: BrokerCommand) -> Result<ExitCod
                 ca_file: args.ca_file,
                 timeout_secs: args.timeout,
                 settings,
+                allow_http: args.allow_http,
+                use_proxy: args.use_proxy,
+                allow_other_origins: args.allow_other_origins,
             };
             let at = bridle_app::now();
             let profile = with_bridle(&paths.database, &paths.audit_key, async |b: &Bridle| {

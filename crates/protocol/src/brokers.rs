@@ -38,6 +38,15 @@ pub struct NewBrokerProfile {
     pub timeout_secs: Option<u64>,
     /// `key=value` settings.
     pub settings: Vec<(String, String)>,
+    /// Plain http:// to a host that is not loopback.
+    #[serde(default)]
+    pub allow_http: bool,
+    /// Honour the proxy environment variables.
+    #[serde(default)]
+    pub use_proxy: bool,
+    /// OIDC: endpoints on another https origin than the issuer's.
+    #[serde(default)]
+    pub allow_other_origins: bool,
 }
 
 /// The result of `broker test`.
