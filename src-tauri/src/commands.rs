@@ -124,9 +124,10 @@ pub async fn broker_revoke(
     confirmed: bool,
 ) -> Result<bridle_protocol::brokers::Revocation, ApiError> {
     let actor = bridle_app::current_actor();
+    // The console revokes only what it shows: ids from the broker's latest good sync.
     console
         .bridle()?
-        .revoke(&name, &target, confirmed, &actor)
+        .revoke(&name, &target, confirmed, false, &actor)
         .await
 }
 

@@ -574,6 +574,17 @@ fn openbao_sync_inventory_grants_drift_revocation_and_no_secret_in_the_database(
     assert_eq!(detail["id"], estate.victim.1.as_str());
     assert_eq!(detail["what"], "accessor");
     assert_eq!(detail["status"], "revoked");
+    // The intent was written before the call, and the outcome names it.
+    let intent = audit
+        .json()
+        .as_array()
+        .unwrap()
+        .iter()
+        .find(|e| e["action"] == "broker.revoke.intent")
+        .cloned()
+        .expect("the intent is audited before the call");
+    assert_eq!(detail["intent"], intent["seq"]);
+    assert!(intent["seq"].as_i64() < entry["seq"].as_i64());
     assert!(entry["user"].as_str().is_some_and(|u| !u.is_empty()));
     sandbox.bridle(&["audit", "verify"]).ok();
     assert_eq!(sync(&sandbox, "bao", &[])["run"]["status"], "ok");
@@ -631,8 +642,19 @@ fn openbao_sync_inventory_grants_drift_revocation_and_no_secret_in_the_database(
             .any(|e| e["action"] == "broker.revoke"
                 && e["detail"].as_str().unwrap().contains(&lease))
     );
-    // Revoking what the broker does not know is refused by the broker, and that is audited too.
-    let unknown = sandbox.bridle(&["revoke", "bao", "--accessor", "no-such-accessor", "--yes"]);
+    // An id Bridle has not seen is refused before anything is sent, unless forced; what the
+    // broker then does not know is refused by the broker, and that is audited too.
+    let unseen = sandbox.bridle(&["revoke", "bao", "--accessor", "no-such-accessor", "--yes"]);
+    unseen.expect_code(2);
+    assert!(unseen.stderr.contains("--force"), "{}", unseen.stderr);
+    let unknown = sandbox.bridle(&[
+        "revoke",
+        "bao",
+        "--accessor",
+        "no-such-accessor",
+        "--yes",
+        "--force",
+    ]);
     unknown.expect_code(1);
     assert!(
         unknown.stderr.contains("auth/token/revoke-accessor"),

@@ -15,7 +15,7 @@ use bridle_brokers::{
 use bridle_core::estate::{self, CanonicalEntity, Diagnostic, Syntax};
 use bridle_core::{EntityKind, Estate};
 use bridle_protocol::brokers as wire;
-use bridle_store::{Actor, StoredObservation, StoredProfile, SyncRun, SyncStart};
+use bridle_store::{Actor, RevocationStep, StoredObservation, StoredProfile, SyncRun, SyncStart};
 use serde_json::Value;
 
 use crate::error::{ApiError, ErrorCode, api_error, store_error};
@@ -710,6 +710,7 @@ impl Bridle {
         name: &str,
         target: &wire::RevokeTarget,
         confirmed: bool,
+        force: bool,
         actor: &Actor,
     ) -> Result<wire::Revocation, ApiError> {
         let (_, profile) = self.stored_profile(name).await?;
@@ -732,6 +733,45 @@ impl Bridle {
                 profile.address
             )));
         }
+        // Only what Bridle has seen at this broker, unless forced: a mistyped or foreign id is
+        // refused before anything is sent.
+        if !force {
+            let (kind, field) = match target {
+                wire::RevokeTarget::Accessor(_) => ("vault.token", "accessor"),
+                wire::RevokeTarget::Lease(_) => ("vault.lease", "lease_id"),
+            };
+            let seen = self
+                .broker_observations(name, None, Some(kind))
+                .await
+                .map(|list| {
+                    list.iter()
+                        .any(|o| o.facts[field].as_str() == Some(id.as_str()))
+                })
+                .unwrap_or(false);
+            if !seen {
+                return Err(invalid(format!(
+                    "{what} {id} was not seen in the latest good sync of broker `{name}`; sync it \
+                     first, or pass --force to revoke an id Bridle has not seen"
+                )));
+            }
+        }
+        let intent = self
+            .store
+            .record_revocation(
+                name,
+                RevocationStep::Intent,
+                serde_json::json!({
+                    "profile": name,
+                    "address": profile.address.as_str(),
+                    "what": what,
+                    "id": id,
+                    "forced": force,
+                }),
+                crate::now(),
+                actor,
+            )
+            .await
+            .map_err(store_error)?;
         let answer = match target {
             wire::RevokeTarget::Accessor(a) => {
                 bridle_brokers::openbao::revoke_accessor(&profile, a).await
@@ -749,11 +789,13 @@ impl Bridle {
             .store
             .record_revocation(
                 name,
+                RevocationStep::Outcome,
                 serde_json::json!({
                     "profile": name,
                     "address": profile.address.as_str(),
                     "what": what,
                     "id": id,
+                    "intent": intent,
                     "status": status,
                     "answer": text,
                 }),

@@ -129,7 +129,7 @@ pub struct DriftArgs {
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  bridle revoke bao --accessor hmac-accessor-id --yes\n  bridle revoke bao --lease auth/approle/login/h3b… --yes\n\nRevocation cannot be undone; without --yes nothing is sent. The broker's answer is recorded in the audit log."
+    after_help = "Examples:\n  bridle revoke bao --accessor hmac-accessor-id --yes\n  bridle revoke bao --lease auth/approle/login/h3b… --yes\n\nRevocation cannot be undone; without --yes nothing is sent. Only an accessor or lease seen in the broker's latest good sync is revoked, unless --force. An intent entry is written to the audit log before the call and the broker's answer after it."
 )]
 pub struct RevokeArgs {
     name: String,
@@ -147,6 +147,9 @@ pub struct RevokeArgs {
     /// Confirm the revocation.
     #[arg(long)]
     yes: bool,
+    /// Revoke an accessor or lease that the broker's latest good sync did not show.
+    #[arg(long)]
+    force: bool,
     #[arg(long)]
     json: bool,
 }
@@ -451,7 +454,8 @@ pub async fn revoke(paths: &DataPaths, args: RevokeArgs) -> Result<ExitCode> {
     };
     let actor = bridle_app::current_actor();
     let revocation: Revocation = with_existing(paths, async |b: &Bridle| {
-        Ok(b.revoke(&args.name, &target, args.yes, &actor).await?)
+        Ok(b.revoke(&args.name, &target, args.yes, args.force, &actor)
+            .await?)
     })
     .await?;
     if args.json {

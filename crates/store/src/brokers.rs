@@ -364,9 +364,12 @@ impl Store {
     }
 
     /// Records a revocation made at a broker (or refused by it) in the audit log.
+    /// Records a revocation step: `broker.revoke.intent` before the call to the broker,
+    /// `broker.revoke` with its outcome after it (so a crash in between still leaves the intent).
     pub async fn record_revocation(
         &self,
         profile: &str,
+        action: RevocationStep,
         detail: serde_json::Value,
         at: Timestamp,
         actor: &Actor,
@@ -378,7 +381,10 @@ impl Store {
                 NewEntry {
                     at,
                     actor,
-                    action: "broker.revoke",
+                    action: match action {
+                        RevocationStep::Intent => "broker.revoke.intent",
+                        RevocationStep::Outcome => "broker.revoke",
+                    },
                     subject: format!("broker {profile}"),
                     detail,
                 },
@@ -387,6 +393,15 @@ impl Store {
         tx.commit().await?;
         Ok(seq)
     }
+}
+
+/// Which audit entry of a revocation is written.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RevocationStep {
+    /// Before the call: what is about to be revoked, where, by whom.
+    Intent,
+    /// After it: the broker's answer or the failure.
+    Outcome,
 }
 
 async fn insert_run(

@@ -641,23 +641,128 @@ async fn is_bulk(conn: &mut SqliteConnection, table: &'static str, rows: usize) 
     Ok(existing.unwrap_or(0) as usize <= rows.saturating_mul(4))
 }
 
-/// Drops the indexes of `table` and returns the statements that recreate them, exactly as the
-/// migrations defined them (read back from `sqlite_master`). Runs inside the import's
-/// transaction: a failure, including a uniqueness violation found while recreating, rolls the
-/// indexes back with everything else.
+/// The indexes of the entity tables as migration `0001` defines them: (table, name, statement).
+/// A bulk load drops and recreates these from here, never from `sqlite_master` (a database file
+/// is input: a definition planted there must not be executed); a test pins them to what the
+/// migrations create.
+const ENTITY_INDEXES: &[(&str, &str, &str)] = &[
+    (
+        "agents",
+        "agents_current",
+        "CREATE UNIQUE INDEX agents_current ON agents (id) WHERE valid_to IS NULL",
+    ),
+    (
+        "identities",
+        "identities_current",
+        "CREATE UNIQUE INDEX identities_current ON identities (id) WHERE valid_to IS NULL",
+    ),
+    (
+        "credentials",
+        "credentials_current",
+        "CREATE UNIQUE INDEX credentials_current ON credentials (id) WHERE valid_to IS NULL",
+    ),
+    (
+        "resources",
+        "resources_current",
+        "CREATE UNIQUE INDEX resources_current ON resources (id) WHERE valid_to IS NULL",
+    ),
+    (
+        "tools",
+        "tools_current",
+        "CREATE UNIQUE INDEX tools_current ON tools (id) WHERE valid_to IS NULL",
+    ),
+    (
+        "grants",
+        "grants_current",
+        "CREATE UNIQUE INDEX grants_current ON grants (id) WHERE valid_to IS NULL",
+    ),
+    (
+        "agents",
+        "agents_history",
+        "CREATE INDEX agents_history ON agents (valid_from, valid_to)",
+    ),
+    (
+        "identities",
+        "identities_history",
+        "CREATE INDEX identities_history ON identities (valid_from, valid_to)",
+    ),
+    (
+        "credentials",
+        "credentials_history",
+        "CREATE INDEX credentials_history ON credentials (valid_from, valid_to)",
+    ),
+    (
+        "resources",
+        "resources_history",
+        "CREATE INDEX resources_history ON resources (valid_from, valid_to)",
+    ),
+    (
+        "tools",
+        "tools_history",
+        "CREATE INDEX tools_history ON tools (valid_from, valid_to)",
+    ),
+    (
+        "grants",
+        "grants_history",
+        "CREATE INDEX grants_history ON grants (valid_from, valid_to)",
+    ),
+    (
+        "agents",
+        "agents_origin",
+        "CREATE INDEX agents_origin ON agents (origin) WHERE valid_to IS NULL",
+    ),
+    (
+        "identities",
+        "identities_origin",
+        "CREATE INDEX identities_origin ON identities (origin) WHERE valid_to IS NULL",
+    ),
+    (
+        "credentials",
+        "credentials_origin",
+        "CREATE INDEX credentials_origin ON credentials (origin) WHERE valid_to IS NULL",
+    ),
+    (
+        "resources",
+        "resources_origin",
+        "CREATE INDEX resources_origin ON resources (origin) WHERE valid_to IS NULL",
+    ),
+    (
+        "tools",
+        "tools_origin",
+        "CREATE INDEX tools_origin ON tools (origin) WHERE valid_to IS NULL",
+    ),
+    (
+        "grants",
+        "grants_origin",
+        "CREATE INDEX grants_origin ON grants (origin) WHERE valid_to IS NULL",
+    ),
+    (
+        "grants",
+        "grants_subject",
+        "CREATE INDEX grants_subject ON grants (subject) WHERE valid_to IS NULL",
+    ),
+    (
+        "grants",
+        "grants_target",
+        "CREATE INDEX grants_target ON grants (target) WHERE valid_to IS NULL",
+    ),
+    (
+        "credentials",
+        "credentials_identity",
+        "CREATE INDEX credentials_identity ON credentials (identity) WHERE valid_to IS NULL",
+    ),
+];
+
+/// Drops the indexes of `table` and returns the statements that recreate them
+/// ([`ENTITY_INDEXES`]). Runs inside the import's transaction: a failure, including a
+/// uniqueness violation found while recreating, rolls the indexes back with everything else.
 async fn drop_indexes(conn: &mut SqliteConnection, table: &'static str) -> Result<Vec<String>> {
-    let indexes: Vec<(String, String)> = sqlx::query_as(
-        "SELECT name, sql FROM sqlite_master WHERE type = 'index' AND tbl_name = ? AND sql IS NOT NULL",
-    )
-    .bind(table)
-    .fetch_all(&mut *conn)
-    .await?;
-    let mut recreate = Vec::with_capacity(indexes.len());
-    for (name, sql) in indexes {
-        sqlx::query(trusted_sql(format!("DROP INDEX \"{name}\"")))
+    let mut recreate = Vec::new();
+    for (_, name, statement) in ENTITY_INDEXES.iter().filter(|(t, _, _)| *t == table) {
+        sqlx::query(trusted_sql(format!("DROP INDEX IF EXISTS \"{name}\"")))
             .execute(&mut *conn)
             .await?;
-        recreate.push(sql);
+        recreate.push((*statement).to_owned());
     }
     Ok(recreate)
 }
@@ -1129,4 +1234,43 @@ async fn other_sources(conn: &mut SqliteConnection, source: &str) -> Result<Sour
         }
     }
     Ok(namespace)
+}
+
+#[cfg(test)]
+mod index_tests {
+    use super::ENTITY_INDEXES;
+
+    /// The constants are the migrations' indexes, no more and no fewer.
+    #[tokio::test]
+    async fn entity_indexes_are_exactly_the_ones_the_migrations_create() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = crate::tests::open(&dir).await;
+        let tables = [
+            "agents",
+            "identities",
+            "credentials",
+            "resources",
+            "tools",
+            "grants",
+        ];
+        let mut created: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT tbl_name, name, sql FROM sqlite_master WHERE type = 'index' AND sql IS NOT NULL",
+        )
+        .fetch_all(&store.pool)
+        .await
+        .unwrap();
+        created.retain(|(t, _, _)| tables.contains(&t.as_str()));
+        let normal = |sql: &str| sql.split_whitespace().collect::<Vec<_>>().join(" ");
+        let mut created: Vec<(String, String, String)> = created
+            .into_iter()
+            .map(|(t, n, sql)| (t, n, normal(&sql)))
+            .collect();
+        created.sort();
+        let mut ours: Vec<(String, String, String)> = ENTITY_INDEXES
+            .iter()
+            .map(|(t, n, sql)| ((*t).to_owned(), (*n).to_owned(), normal(sql)))
+            .collect();
+        ours.sort();
+        assert_eq!(ours, created);
+    }
 }
