@@ -166,7 +166,7 @@ fn oidc_issuer_token_lifetime_scope_and_audience_are_recorded() {
     let issuer = start_issuer(&secret);
     let dir = tempfile::tempdir().unwrap();
     let secret_file = dir.path().join("client-secret");
-    std::fs::write(&secret_file, format!("{secret}\n")).unwrap();
+    crate::support::write_secret(&secret_file, format!("{secret}\n"));
     let address = format!("http://127.0.0.1:{}", issuer.port);
     let rt = runtime();
 
@@ -241,7 +241,7 @@ fn oidc_issuer_token_lifetime_scope_and_audience_are_recorded() {
     // A wrong secret: a clear 401, and neither secret in the error or its Debug form.
     let wrong_file = dir.path().join("wrong-secret");
     let wrong = fresh_secret("wrong");
-    std::fs::write(&wrong_file, &wrong).unwrap();
+    crate::support::write_secret(&wrong_file, &wrong);
     let bad_client = profile(
         BrokerKind::Oidc,
         &address,
@@ -402,7 +402,7 @@ fn mcp_tools_and_annotations_over_sse_with_bearer_auth() {
     let server = start_mcp(Some(&token), false);
     let dir = tempfile::tempdir().unwrap();
     let token_file = dir.path().join("mcp-token");
-    std::fs::write(&token_file, &token).unwrap();
+    crate::support::write_secret(&token_file, &token);
     let address = format!("http://127.0.0.1:{}/mcp", server.port);
     let rt = runtime();
 
@@ -473,7 +473,7 @@ fn mcp_tools_and_annotations_over_sse_with_bearer_auth() {
     // A wrong token and no token: 401 with the server's challenge, the token nowhere.
     let wrong_file = dir.path().join("wrong");
     let wrong = fresh_secret("wrong-token");
-    std::fs::write(&wrong_file, &wrong).unwrap();
+    crate::support::write_secret(&wrong_file, &wrong);
     for credential in [Some(wrong_file.as_path()), None] {
         let error = rt
             .block_on(bridle_brokers::mcp::collect(&profile(

@@ -193,7 +193,7 @@ fn openbao_sync_inventory_grants_drift_revocation_and_no_secret_in_the_database(
     let sandbox = Sandbox::new();
     let bao = Bao::start(&sandbox.path(""));
     let estate = configure(&bao);
-    let root_file = sandbox.write("root-token", &bao.root_token);
+    let root_file = sandbox.write_secret("root-token", &bao.root_token);
     let address = bao.address();
 
     sandbox
@@ -723,7 +723,7 @@ fn openbao_faults_fail_the_sync_clearly_and_keep_the_last_snapshot() {
     );
     bao.run(&["kv", "put", "secret/app/db", "password=fault-test-value"]);
     let proxy = Proxy::start(bao.port, bao.killer());
-    let token_file = sandbox.write("token", &bao.root_token);
+    let token_file = sandbox.write_secret("token", &bao.root_token);
     sandbox
         .bridle(&[
             "broker",

@@ -581,7 +581,7 @@ fn broker_role_ttls_drift_against_a_real_openbao() {
         "auth/approle/role/localisation-contracts",
         &json!({"token_ttl": "1h", "token_max_ttl": "4h"}),
     );
-    let root = sandbox.write("root-token", &bao.root_token);
+    let root = sandbox.write_secret("root-token", &bao.root_token);
     sandbox
         .bridle(&[
             "broker",

@@ -499,7 +499,7 @@ fn bridle_derives_the_capabilities_the_real_server_answers() {
     assert!(pairs >= 1_000 || token_count() < 24, "only {pairs} pairs");
 
     // 2. The real sync: what Bridle stores equals what the server answers.
-    let root_file = sandbox.write("root-token", &bao.root_token);
+    let root_file = sandbox.write_secret("root-token", &bao.root_token);
     sandbox
         .bridle(&[
             "broker",

@@ -135,6 +135,13 @@ impl Sandbox {
         path
     }
 
+    /// A credential file in the sandbox: readable by its owner only, as Bridle requires.
+    pub fn write_secret(&self, name: &str, contents: impl AsRef<[u8]>) -> PathBuf {
+        let path = self.path(name);
+        write_secret(&path, contents);
+        path
+    }
+
     /// Runs `bridle --db <sandbox>/x.db ARGS`.
     pub fn bridle<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Run {
         let mut full: Vec<std::ffi::OsString> = vec!["--db".into(), self.db().into()];
@@ -335,4 +342,19 @@ pub fn array<'a>(value: &'a Value, key: &str) -> &'a Vec<Value> {
     value[key]
         .as_array()
         .unwrap_or_else(|| panic!("`{key}` is not an array in {value}"))
+}
+
+/// Writes a credential file readable by its owner only (Bridle refuses any other).
+pub fn write_secret(path: &Path, contents: impl AsRef<[u8]>) {
+    use std::io::Write;
+    use std::os::unix::fs::OpenOptionsExt;
+    let mut file = std::fs::OpenOptions::new()
+        .write(true)
+        .create(true)
+        .truncate(true)
+        .mode(0o600)
+        .open(path)
+        .expect("a credential file can be written");
+    file.write_all(contents.as_ref())
+        .expect("a credential file can be written");
 }
