@@ -25,6 +25,12 @@ const MAX_PAGES: usize = 1_000;
 
 /// Reads the tools of the MCP server at `profile.address` (the endpoint, e.g. `…/mcp`).
 pub async fn collect(profile: &Profile) -> Result<Collected, BrokerError> {
+    collect_unredacted(profile)
+        .await
+        .map_err(|e| profile.redact(e))
+}
+
+async fn collect_unredacted(profile: &Profile) -> Result<Collected, BrokerError> {
     let bearer = profile
         .credential
         .as_ref()

@@ -26,6 +26,12 @@ use crate::{BrokerError, Collected, Observation, Profile, Secret, UnknownPart};
 
 /// Reads the issuer at `profile.address` (the issuer URL).
 pub async fn collect(profile: &Profile) -> Result<Collected, BrokerError> {
+    collect_unredacted(profile)
+        .await
+        .map_err(|e| profile.redact(e))
+}
+
+async fn collect_unredacted(profile: &Profile) -> Result<Collected, BrokerError> {
     let http = Http::new(profile)?;
     let mut collected = Collected::default();
 

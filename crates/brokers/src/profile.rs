@@ -232,6 +232,16 @@ impl Profile {
         })
     }
 
+    /// `error` with this profile's credential, in every form a request carried it, replaced by
+    /// `[redacted]` (the credential is read again for this; a broker may echo a request's
+    /// headers or body into its error answer). Every connector's public function ends with it.
+    pub fn redact(&self, error: BrokerError) -> BrokerError {
+        match self.credential.as_ref().map(SecretRef::resolve) {
+            Some(Ok(secret)) => error.redact(&[secret.expose()], self.setting("client_id")),
+            _ => error,
+        }
+    }
+
     /// A setting as a string, if present.
     pub fn setting(&self, key: &str) -> Option<&str> {
         self.settings.get(key).and_then(serde_json::Value::as_str)

@@ -51,6 +51,12 @@ pub struct ConnectionInfo {
 
 /// Checks the address, the server's health and the token (`auth/token/lookup-self`).
 pub async fn test_connection(profile: &Profile) -> Result<ConnectionInfo, BrokerError> {
+    test_connection_unredacted(profile)
+        .await
+        .map_err(|e| profile.redact(e))
+}
+
+async fn test_connection_unredacted(profile: &Profile) -> Result<ConnectionInfo, BrokerError> {
     let client = Client::new(profile)?;
     // `sys/health` answers without the `data` envelope.
     let health: Health = match client.read("sys/health").await? {
@@ -69,6 +75,15 @@ pub async fn test_connection(profile: &Profile) -> Result<ConnectionInfo, Broker
 /// Revokes the token with this accessor (`auth/token/revoke-accessor`); returns the broker's
 /// answer as text for the audit log.
 pub async fn revoke_accessor(profile: &Profile, accessor: &str) -> Result<String, BrokerError> {
+    revoke_accessor_unredacted(profile, accessor)
+        .await
+        .map_err(|e| profile.redact(e))
+}
+
+async fn revoke_accessor_unredacted(
+    profile: &Profile,
+    accessor: &str,
+) -> Result<String, BrokerError> {
     let client = Client::new(profile)?;
     let path = "auth/token/revoke-accessor";
     revoke(&client, path, &json!({ "accessor": accessor })).await
@@ -76,6 +91,12 @@ pub async fn revoke_accessor(profile: &Profile, accessor: &str) -> Result<String
 
 /// Revokes a lease (`sys/leases/revoke`).
 pub async fn revoke_lease(profile: &Profile, lease_id: &str) -> Result<String, BrokerError> {
+    revoke_lease_unredacted(profile, lease_id)
+        .await
+        .map_err(|e| profile.redact(e))
+}
+
+async fn revoke_lease_unredacted(profile: &Profile, lease_id: &str) -> Result<String, BrokerError> {
     let client = Client::new(profile)?;
     revoke(
         &client,
@@ -142,6 +163,12 @@ async fn lookup_self(client: &Client) -> Result<OwnToken, BrokerError> {
 /// Reads the whole broker and maps it. Transport failures, timeouts, 5xx and malformed answers
 /// fail the sync; a part the token may not read (403) becomes an [`UnknownPart`].
 pub async fn collect(profile: &Profile) -> Result<Collected, BrokerError> {
+    collect_unredacted(profile)
+        .await
+        .map_err(|e| profile.redact(e))
+}
+
+async fn collect_unredacted(profile: &Profile) -> Result<Collected, BrokerError> {
     let client = Client::new(profile)?;
     // The token must be valid at all: a 403 here fails the sync.
     lookup_self(&client).await?;
