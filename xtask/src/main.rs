@@ -2,8 +2,9 @@
 //! two commands (see README): `cargo xtask run` and `cargo xtask test`.
 //!
 //! `test` installs what is missing (Debian packages as root; for anyone else it prints the exact
-//! apt line; the wasm32 target, `wasm-bindgen-cli` at the version in Cargo.lock, `tauri-driver`),
-//! builds the UI, then runs the formatting check, clippy with warnings as errors (the host crates,
+//! apt line; the wasm32 target, `wasm-bindgen-cli` at the version in Cargo.lock, `tauri-driver`,
+//! `cargo-deny`), builds the UI, then runs the formatting check, `cargo deny check licenses bans
+//! sources`, clippy with warnings as errors (the host crates,
 //! then the UI for wasm32), and every test, including the desktop window through WebDriver.
 //! `run` builds the UI and opens the desktop console on the demo estate.
 
@@ -39,6 +40,9 @@ const SYSTEM_PACKAGES: &[&str] = &[
 /// The WebDriver front end for Tauri windows, pinned.
 const TAURI_DRIVER_VERSION: &str = "2.1.0";
 
+/// The dependency checker (`deny.toml`), pinned.
+const CARGO_DENY_VERSION: &str = "0.20.2";
+
 /// The UI crate and its wasm target.
 const UI_PACKAGE: &str = "bridle-ui";
 const WASM_TARGET: &str = "wasm32-unknown-unknown";
@@ -52,9 +56,10 @@ fn main() -> Result<()> {
         Some("test-servers") => install_test_servers(),
         Some("ui") => build_ui(),
         Some("bench") => bench::run(&args[1..]),
+        Some("audit") => audit(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run [ARGS]     open the desktop console on the demo estate (extra ARGS go to bridle-desktop)\n  test           install what is missing, build the UI, then fmt check, clippy -D warnings, all tests\n  ui             build the UI into ui/dist (wasm32 + wasm-bindgen, no trunk)\n  install-deps   install the Debian packages the build needs\n  test-servers   install the pinned test servers (OpenBao, MCP, OIDC, OSCAL models) under target/test-servers\n  bench [--scale S]... [--seed N] [--no-networkx]   privilege-graph benchmark (docs/PERFORMANCE.md)"
+                "usage: cargo xtask <command>\n\n  run [ARGS]     open the desktop console on the demo estate (extra ARGS go to bridle-desktop)\n  test           install what is missing, build the UI, then fmt check, clippy -D warnings, all tests\n  ui             build the UI into ui/dist (wasm32 + wasm-bindgen, no trunk)\n  install-deps   install the Debian packages the build needs\n  test-servers   install the pinned test servers (OpenBao, MCP, OIDC, OSCAL models) under target/test-servers\n  bench [--scale S]... [--seed N] [--no-networkx]   privilege-graph benchmark (docs/PERFORMANCE.md)\n  audit          cargo deny check advisories (needs the network for the RustSec database)"
             );
             bail!("unknown or missing command")
         }
@@ -101,6 +106,9 @@ fn test() -> Result<()> {
     // src-tauri embeds ui/dist when it compiles, so the UI comes first.
     build_ui_with_env(&env)?;
     check(&["fmt", "--all", "--", "--check"])?;
+    // Licences on the allow-list, crates.io as the only source, bans (deny.toml). Advisories
+    // need the RustSec git database, which this machine cannot fetch: `cargo xtask audit`.
+    check(&["deny", "--locked", "check", "licenses", "bans", "sources"])?;
     check(&[
         "clippy",
         "--workspace",
@@ -134,6 +142,13 @@ fn test() -> Result<()> {
         target_dir().join("e2e-screens").display()
     );
     Ok(())
+}
+
+/// The RustSec advisories against Cargo.lock (`deny.toml` lists each ignored one with its
+/// reason). Needs the network: the advisory database is a git repository.
+fn audit() -> Result<()> {
+    install_tools()?;
+    cargo(&["deny", "--locked", "check", "advisories"])
 }
 
 fn run(extra: &[String]) -> Result<()> {
@@ -301,6 +316,15 @@ fn install_tools() -> Result<()> {
     if tool_version("wasm-bindgen").as_deref() != Some(wanted.as_str()) {
         // Without --locked: its own lockfile asks for a webpki-roots the registry lacks.
         cargo(&["install", "wasm-bindgen-cli", "--version", &wanted])?;
+    }
+    if installed_crate_version("cargo-deny").as_deref() != Some(CARGO_DENY_VERSION) {
+        cargo(&[
+            "install",
+            "cargo-deny",
+            "--version",
+            CARGO_DENY_VERSION,
+            "--locked",
+        ])?;
     }
     // tauri-driver has no --version: ask cargo what it installed.
     if installed_crate_version("tauri-driver").as_deref() != Some(TAURI_DRIVER_VERSION) {
