@@ -182,19 +182,24 @@ fn maestro_layer(
         }
     }
     let status = assessment::item_status(&statuses, false);
-    let parts: Vec<String> = ItemStatus::ALL
+    let reason = format!(
+        "{addressed} of {} threats addressed by a control; threats: {}.",
+        threats.len(),
+        status_counts(&statuses)
+    );
+    (controls, status, reason)
+}
+
+/// `2 met, 1 not met`: how many of `statuses` have each status, in the rulebook's order.
+fn status_counts(statuses: &[ItemStatus]) -> String {
+    ItemStatus::ALL
         .iter()
         .filter_map(|s| {
             let k = statuses.iter().filter(|x| *x == s).count();
             (k > 0).then(|| format!("{k} {}", s.label()))
         })
-        .collect();
-    let reason = format!(
-        "{addressed} of {} threats addressed by a control; threats: {}.",
-        threats.len(),
-        parts.join(", ")
-    );
-    (controls, status, reason)
+        .collect::<Vec<_>>()
+        .join(", ")
 }
 
 impl Evaluated {
@@ -247,13 +252,6 @@ fn subcategory_status(controls: &[ControlAssessment], attested: bool) -> (ItemSt
         return (status, reason);
     }
     let n = controls.len();
-    let parts: Vec<String> = ItemStatus::ALL
-        .iter()
-        .filter_map(|s| {
-            let k = statuses.iter().filter(|x| *x == s).count();
-            (k > 0).then(|| format!("{k} {}", s.label()))
-        })
-        .collect();
     let tally = controls.iter().fold(Tally::default(), |mut t, c| {
         t.pass += c.pass;
         t.fail += c.fail;
@@ -264,7 +262,7 @@ fn subcategory_status(controls: &[ControlAssessment], attested: bool) -> (ItemSt
     let reason = format!(
         "{n} mapped control{}: {}; findings: {}.",
         if n == 1 { "" } else { "s" },
-        parts.join(", "),
+        status_counts(&statuses),
         tally.counts()
     );
     (status, reason)
