@@ -59,11 +59,10 @@ pub fn create_private_dir(dir: &Path) -> io::Result<()> {
 
 /// Opens `path` for appending, creating it owner-only (the log).
 pub fn open_private_append(path: &Path) -> io::Result<std::fs::File> {
-    let mut options = std::fs::OpenOptions::new();
-    options.create(true).append(true);
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path)
+    bridle_store::owner_only()
+        .create(true)
+        .append(true)
+        .open(path)
 }
 
 #[cfg(all(test, unix))]

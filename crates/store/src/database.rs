@@ -170,11 +170,21 @@ async fn database_id(pool: &SqlitePool) -> Result<String> {
 /// gives the WAL and shared-memory files it creates next to it the same permissions. Fails
 /// rather than follow a link or reuse a file that appeared in the meantime.
 fn create_owner_only(path: &Path) -> std::io::Result<()> {
+    owner_only()
+        .write(true)
+        .create_new(true)
+        .open(path)
+        .map(drop)
+}
+
+/// Open options whose newly created file is readable and writable by its owner only (0600 on
+/// Unix): the database, the audit key, its anchors and lock, Bridle's log.
+pub fn owner_only() -> std::fs::OpenOptions {
+    #[allow(unused_mut)]
     let mut options = std::fs::OpenOptions::new();
-    options.write(true).create_new(true);
     #[cfg(unix)]
     std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options.open(path).map(drop)
+    options
 }
 
 /// Creates `dir` and its missing parents; the ones created here are owner-only (0700 on Unix).

@@ -20,7 +20,7 @@ mod transaction;
 pub use attestation::{AttachedFile, Attestation, AttestationTarget, NewAttestation};
 pub use audit::{AcknowledgedBreak, Actor, AuditEntry, AuditKey, AuditVerification};
 pub use brokers::{RevocationStep, StoredObservation, StoredProfile, SyncRun, SyncStart};
-pub use database::{Store, create_private_dir};
+pub use database::{Store, create_private_dir, owner_only};
 pub use drift::SourceDigests;
 pub use flows::{FlowSaved, NewFlowVersion, StoredFlow};
 pub use inventory::{ImportSummary, SnapshotRecord, SourceNamespace, Stored, Verdict};

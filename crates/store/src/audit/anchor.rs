@@ -104,7 +104,7 @@ impl AuditKey {
         let fail = |e: std::io::Error| self.record_error(database_id, e.to_string());
         let dir = self.anchors_dir();
         crate::database::create_private_dir(&dir).map_err(fail)?;
-        let lock = owner_only()
+        let lock = crate::database::owner_only()
             .read(true)
             .write(true)
             .create(true)
@@ -128,7 +128,7 @@ impl AuditKey {
         };
         let path = self.record_path(database_id);
         let temporary = dir.join(format!("{database_id}.anchor.new"));
-        let mut file = owner_only()
+        let mut file = crate::database::owner_only()
             .write(true)
             .create(true)
             .truncate(true)
@@ -145,14 +145,6 @@ impl AuditKey {
         drop(lock);
         Ok(())
     }
-}
-
-fn owner_only() -> fs::OpenOptions {
-    #[allow(unused_mut)]
-    let mut options = fs::OpenOptions::new();
-    #[cfg(unix)]
-    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-    options
 }
 
 #[cfg(test)]

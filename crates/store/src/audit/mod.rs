@@ -132,11 +132,11 @@ impl AuditKey {
         if let Some(dir) = self.path.parent() {
             crate::database::create_private_dir(dir).map_err(|e| self.error(e.to_string()))?;
         }
-        let mut options = fs::OpenOptions::new();
-        options.write(true).create_new(true);
-        #[cfg(unix)]
-        std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
-        match options.open(&self.path) {
+        match crate::database::owner_only()
+            .write(true)
+            .create_new(true)
+            .open(&self.path)
+        {
             Ok(mut file) => {
                 file.write_all(hex::encode(&key).as_bytes())
                     .and_then(|()| file.sync_all())
