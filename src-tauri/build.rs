@@ -16,6 +16,7 @@ fn main() {
             "broker_sync",
             "broker_drift",
             "broker_revoke",
+            "broker_approve",
             "export_evidence",
             "graph_view",
             "findings_page",

@@ -108,6 +108,50 @@ pub async fn broker_sync(
     .await
 }
 
+/// Approves a profile's credential use after the local user confirms it in a native dialog
+/// that shows the address and the reference: the webview alone cannot approve (it could be
+/// made to click anything), the person at the screen must.
+#[tauri::command]
+pub async fn broker_approve(
+    app: tauri::AppHandle,
+    console: State<'_, Console>,
+    name: String,
+) -> Result<bridle_protocol::brokers::BrokerProfile, ApiError> {
+    use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
+    let bridle = console.bridle()?.clone();
+    let (profile, _) = bridle.broker_show(&name).await?;
+    let credential = profile.credential.clone().unwrap_or_default();
+    let question = format!(
+        "Broker {name} ({}) asks to send the secret read from {credential} on this computer to\n\n{}\n\nThe profile comes from the database {}. Approve only if you know this address and this reference.",
+        profile.kind,
+        profile.address,
+        bridle.database_path().display(),
+    );
+    let confirmed = off_the_runtime(move || {
+        Ok(app
+            .dialog()
+            .message(question)
+            .title("Approve a broker credential")
+            .kind(MessageDialogKind::Warning)
+            .buttons(MessageDialogButtons::OkCancelCustom(
+                "Approve".into(),
+                "Cancel".into(),
+            ))
+            .blocking_show())
+    })
+    .await?;
+    if !confirmed {
+        return Err(ApiError {
+            code: bridle_protocol::ErrorCode::NeedsApproval,
+            message: format!("not approved: broker {name} still cannot use {credential}"),
+        });
+    }
+    let actor = bridle_app::current_actor();
+    bridle
+        .broker_approve(&name, bridle_app::now(), &actor)
+        .await
+}
+
 #[tauri::command]
 pub async fn broker_drift(
     console: State<'_, Console>,

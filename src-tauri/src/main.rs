@@ -63,7 +63,7 @@ fn main() -> Result<()> {
     init_logging(&paths.log_file);
     tracing::info!(database = %database.display(), "starting the console");
 
-    let bridle = tauri::async_runtime::block_on(open(&database, &paths.audit_key, args.demo));
+    let bridle = tauri::async_runtime::block_on(open(&database, &paths, args.demo));
     if let Err(error) = &bridle {
         tracing::error!(%error, "cannot open the inventory");
     }
@@ -93,6 +93,7 @@ fn main() -> Result<()> {
             commands::broker_sync,
             commands::broker_drift,
             commands::broker_revoke,
+            commands::broker_approve,
             commands::export_evidence,
             commands::graph_view,
             compliance_commands::findings_page,
@@ -138,12 +139,14 @@ fn main() -> Result<()> {
 /// Opens (creating if needed) the inventory; with `demo`, loads the demo (estate and flows) first.
 async fn open(
     database: &std::path::Path,
-    audit_key: &std::path::Path,
+    paths: &DataPaths,
     demo: bool,
 ) -> Result<Bridle, ApiError> {
     DataPaths::ensure_parent(database)?;
-    DataPaths::ensure_parent(audit_key)?;
-    let bridle = Bridle::open(database, audit_key).await?;
+    DataPaths::ensure_parent(&paths.audit_key)?;
+    let bridle = Bridle::open(database, &paths.audit_key)
+        .await?
+        .with_credential_approvals(&paths.credential_approvals);
     if demo {
         let actor = bridle_app::current_actor();
         let outcome = bridle.load_demo(bridle_app::now(), &actor).await?;

@@ -5,6 +5,7 @@ mod audit;
 mod broker_support;
 mod brokers_oidc_mcp;
 mod brokers_openbao;
+mod brokers_planted;
 mod brokers_redaction;
 mod cli;
 mod compliance;

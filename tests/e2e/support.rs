@@ -157,6 +157,7 @@ impl Sandbox {
             .current_dir(self.dir.path())
             .env("XDG_DATA_HOME", self.path("xdg"))
             .env("HOME", self.path("home"))
+            .env("XDG_CONFIG_HOME", self.path("config"))
             .env_remove("BRIDLE_DB")
             .env_remove("BRIDLE_AUDIT_KEY_FILE")
             .env_remove("BRIDLE_LOG")

@@ -136,6 +136,14 @@ pub async fn broker_sync(name: &str) -> Result<bridle_protocol::brokers::SyncRep
     call("broker_sync", &Named { name }).await
 }
 
+/// Asks the user (in a native dialog opened by the app, not the page) to approve the profile's
+/// credential use.
+pub async fn broker_approve(
+    name: &str,
+) -> Result<bridle_protocol::brokers::BrokerProfile, ApiError> {
+    call("broker_approve", &Named { name }).await
+}
+
 pub async fn broker_drift(name: &str) -> Result<bridle_protocol::brokers::Drift, ApiError> {
     call("broker_drift", &Named { name }).await
 }

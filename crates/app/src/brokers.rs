@@ -15,9 +15,12 @@ use bridle_brokers::{
 use bridle_core::estate::{self, CanonicalEntity, Diagnostic, Syntax};
 use bridle_core::{EntityKind, Estate};
 use bridle_protocol::brokers as wire;
-use bridle_store::{Actor, RevocationStep, StoredObservation, StoredProfile, SyncRun, SyncStart};
+use bridle_store::{
+    Actor, CredentialDecision, RevocationStep, StoredObservation, StoredProfile, SyncRun, SyncStart,
+};
 use serde_json::Value;
 
+use crate::credential_approvals::{ApprovalsError, CredentialUse};
 use crate::error::{ApiError, ErrorCode, api_error, store_error};
 use crate::import::check_against_other_sources;
 use crate::{Bridle, convert};
@@ -87,9 +90,14 @@ fn sync_run(run: &SyncRun) -> wire::SyncRun {
     }
 }
 
+fn approvals_failure(error: ApprovalsError) -> ApiError {
+    api_error(ErrorCode::InvalidInput, error.to_string())
+}
+
 fn profile_row(
     stored: &StoredProfile,
     profile: &Profile,
+    approved: Option<bool>,
     last: Option<&SyncRun>,
 ) -> wire::BrokerProfile {
     wire::BrokerProfile {
@@ -97,6 +105,7 @@ fn profile_row(
         kind: profile.kind.as_str().to_owned(),
         address: profile.address.to_string(),
         credential: profile.credential.as_ref().map(ToString::to_string),
+        credential_approved: approved,
         ca_file: profile
             .tls
             .ca_file
@@ -279,7 +288,125 @@ impl Bridle {
                 ),
             ));
         }
-        Ok(profile_row(&stored, &profile, None))
+        // The local user typed the address and the reference: that is their approval of this
+        // use on this machine (the audit entry of `broker.add` records both).
+        let approved = match (&self.approvals, self.credential_use(&profile)) {
+            (Some(approvals), Some(used)) => {
+                approvals.record(&used, at).map_err(approvals_failure)?;
+                Some(true)
+            }
+            (None, Some(_)) => Some(false),
+            (_, None) => None,
+        };
+        Ok(profile_row(&stored, &profile, approved, None))
+    }
+
+    fn credential_use(&self, profile: &Profile) -> Option<CredentialUse> {
+        CredentialUse::of(self.store.database_id(), profile)
+    }
+
+    /// Whether the local user approved `profile`'s use of its credential (`None`: it has none).
+    fn credential_approved(&self, profile: &Profile) -> Result<Option<bool>, ApiError> {
+        let Some(used) = self.credential_use(profile) else {
+            return Ok(None);
+        };
+        match &self.approvals {
+            Some(approvals) => Ok(Some(
+                approvals.find(&used).map_err(approvals_failure)?.is_some(),
+            )),
+            None => Ok(Some(false)),
+        }
+    }
+
+    /// The profile `name`, ready to connect with: if it names a credential, the local user has
+    /// approved sending it to this address from this database. Every path that reads a
+    /// credential (test, sync, revoke) goes through here, before anything is sent.
+    async fn usable_profile(&self, name: &str) -> Result<Profile, ApiError> {
+        let (_, profile) = self.stored_profile(name).await?;
+        if self.credential_approved(&profile)? == Some(false) {
+            let credential = profile
+                .credential
+                .as_ref()
+                .map(ToString::to_string)
+                .unwrap_or_default();
+            tracing::warn!(profile = name, address = %profile.address, %credential, "credential use not approved here");
+            return Err(api_error(
+                ErrorCode::NeedsApproval,
+                format!(
+                    "broker `{name}` would send your credential {credential} to {} ({}), and you                      have not approved that on this machine: the profile comes from the database,                      and a database cannot decide where your secrets go. If the address and the                      reference are right, approve them with `bridle broker approve {name}` (or                      Approve on the console's Brokers page); nothing was read or sent",
+                    profile.address,
+                    profile.kind.as_str(),
+                ),
+            ));
+        }
+        Ok(profile)
+    }
+
+    /// Approves, for the local user, `name`'s use of its credential exactly as the profile now
+    /// says (database, address, reference, CA file, transport); audited.
+    pub async fn broker_approve(
+        &self,
+        name: &str,
+        at: bridle_core::time::Timestamp,
+        actor: &Actor,
+    ) -> Result<wire::BrokerProfile, ApiError> {
+        let (stored, profile) = self.stored_profile(name).await?;
+        let used = self.credential_use(&profile).ok_or_else(|| {
+            invalid(format!(
+                "broker `{name}` names no credential: there is nothing to approve"
+            ))
+        })?;
+        let approvals = self.approvals.as_ref().ok_or_else(|| {
+            api_error(
+                ErrorCode::Internal,
+                "this Bridle has no configuration directory to keep approvals in",
+            )
+        })?;
+        approvals.record(&used, at).map_err(approvals_failure)?;
+        let detail = serde_json::to_value(&used).expect("a credential use serializes");
+        if let Err(error) = self
+            .store
+            .record_credential_decision(name, CredentialDecision::Approve, detail, at, actor)
+            .await
+        {
+            // An approval the audit log does not show is not kept.
+            let _ = approvals.withdraw(&used.database, name);
+            return Err(store_error(error));
+        }
+        let runs = self.store.sync_runs(name).await.map_err(store_error)?;
+        Ok(profile_row(&stored, &profile, Some(true), runs.last()))
+    }
+
+    /// Withdraws the local user's approval of `name`'s credential use; audited. Whether there
+    /// was one.
+    pub async fn broker_withdraw_approval(
+        &self,
+        name: &str,
+        at: bridle_core::time::Timestamp,
+        actor: &Actor,
+    ) -> Result<bool, ApiError> {
+        let (_, profile) = self.stored_profile(name).await?;
+        let Some(approvals) = &self.approvals else {
+            return Ok(false);
+        };
+        let database = self.store.database_id().to_owned();
+        if !approvals
+            .withdraw(&database, name)
+            .map_err(approvals_failure)?
+        {
+            return Ok(false);
+        }
+        let detail = serde_json::json!({
+            "database": database,
+            "profile": name,
+            "address": profile.address.as_str(),
+            "credential": profile.credential.as_ref().map(ToString::to_string),
+        });
+        self.store
+            .record_credential_decision(name, CredentialDecision::Withdraw, detail, at, actor)
+            .await
+            .map_err(store_error)?;
+        Ok(true)
     }
 
     async fn stored_profile(&self, name: &str) -> Result<(StoredProfile, Profile), ApiError> {
@@ -307,7 +434,8 @@ impl Bridle {
                 .sync_runs(&stored.name)
                 .await
                 .map_err(store_error)?;
-            rows.push(profile_row(&stored, &profile, runs.last()));
+            let approved = self.credential_approved(&profile)?;
+            rows.push(profile_row(&stored, &profile, approved, runs.last()));
         }
         Ok(rows)
     }
@@ -318,8 +446,9 @@ impl Bridle {
     ) -> Result<(wire::BrokerProfile, Vec<wire::SyncRun>), ApiError> {
         let (stored, profile) = self.stored_profile(name).await?;
         let runs = self.store.sync_runs(name).await.map_err(store_error)?;
+        let approved = self.credential_approved(&profile)?;
         Ok((
-            profile_row(&stored, &profile, runs.last()),
+            profile_row(&stored, &profile, approved, runs.last()),
             runs.iter().map(sync_run).collect(),
         ))
     }
@@ -336,6 +465,12 @@ impl Bridle {
             .await
             .map_err(store_error)?
         {
+            // A later profile of the same name is a new profile and needs its own approval.
+            if let Some(approvals) = &self.approvals {
+                approvals
+                    .withdraw(self.store.database_id(), name)
+                    .map_err(approvals_failure)?;
+            }
             Ok(())
         } else {
             Err(api_error(
@@ -384,7 +519,7 @@ impl Bridle {
 
     /// Checks that the broker answers and the credential works; writes nothing.
     pub async fn broker_test(&self, name: &str) -> Result<wire::BrokerTest, ApiError> {
-        let (_, profile) = self.stored_profile(name).await?;
+        let profile = self.usable_profile(name).await?;
         let outcome = match profile.kind {
             BrokerKind::Openbao => bridle_brokers::openbao::test_connection(&profile)
                 .await
@@ -436,7 +571,7 @@ impl Bridle {
     /// a failure is recorded as a failed run and leaves the inventory as it was. The run is
     /// returned either way.
     pub async fn sync(&self, name: &str, actor: &Actor) -> Result<wire::SyncReport, ApiError> {
-        let (_, profile) = self.stored_profile(name).await?;
+        let profile = self.usable_profile(name).await?;
         let start = SyncStart {
             profile: profile.name.clone(),
             kind: profile.kind.as_str().to_owned(),
@@ -713,7 +848,7 @@ impl Bridle {
         force: bool,
         actor: &Actor,
     ) -> Result<wire::Revocation, ApiError> {
-        let (_, profile) = self.stored_profile(name).await?;
+        let profile = self.usable_profile(name).await?;
         if profile.kind != BrokerKind::Openbao {
             return Err(invalid(format!(
                 "broker `{name}` is {}: revocation is available for OpenBao/Vault brokers",

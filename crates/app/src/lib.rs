@@ -9,6 +9,7 @@ mod compliance;
 mod console;
 mod console_compliance;
 mod convert;
+mod credential_approvals;
 mod error;
 pub mod evidence;
 pub mod export;
@@ -30,6 +31,7 @@ pub use inventory::SnapshotCheck;
 
 pub use compliance::{catalog, controls, frameworks, parse_framework, parse_severity};
 pub use console_compliance::console_actor;
+pub use credential_approvals::{ApprovalsError, CredentialApproval, CredentialUse, LocalApprovals};
 pub use error::{ApiError, ErrorCode};
 pub use file_import::{BrokerFileFormat, PreparedBrokerFile, prepare_broker_file};
 pub use flows::FlowFile;
@@ -68,6 +70,9 @@ pub const DEMO_FLOWS: [(&str, &str); 2] = [
 pub struct Bridle {
     store: Store,
     settings: Settings,
+    /// Where the local user's credential approvals are; without one, no broker credential is
+    /// ever read.
+    approvals: Option<LocalApprovals>,
 }
 
 /// Limits the analyses use; defaults are the documented ones.
@@ -94,7 +99,14 @@ impl Bridle {
         Ok(Bridle {
             store,
             settings: Settings::default(),
+            approvals: None,
         })
+    }
+
+    /// Uses the local user's credential approvals at `file` (see [`LocalApprovals`]).
+    pub fn with_credential_approvals(mut self, file: impl Into<std::path::PathBuf>) -> Bridle {
+        self.approvals = Some(LocalApprovals::at(file));
+        self
     }
 
     /// Checkpoints and closes the database; call before the process exits.

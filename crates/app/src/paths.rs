@@ -19,6 +19,10 @@ pub struct DataPaths {
     pub audit_key: PathBuf,
     /// The desktop app's log file.
     pub log_file: PathBuf,
+    /// The broker credentials this user approved (in the platform configuration directory,
+    /// e.g. `~/.config/bridle/broker-credentials.json`): outside every database, so a database
+    /// cannot approve its own profiles.
+    pub credential_approvals: PathBuf,
 }
 
 impl DataPaths {
@@ -36,6 +40,7 @@ impl DataPaths {
         })?;
         let data_dir = dirs.data_dir().to_owned();
         Ok(DataPaths {
+            credential_approvals: dirs.config_dir().join("broker-credentials.json"),
             database: database.unwrap_or_else(|| data_dir.join("bridle.db")),
             demo_database: data_dir.join("demo.db"),
             audit_key: audit_key.unwrap_or_else(|| data_dir.join("audit.key")),

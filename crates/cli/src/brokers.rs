@@ -57,6 +57,23 @@ pub enum BrokerCommand {
         #[arg(long)]
         json: bool,
     },
+    /// Approve sending a profile's credential to its address from this database (needed once
+    /// on this machine for a profile you did not add here, and again after its address or
+    /// reference changes). Shows what would be sent where, then asks.
+    #[command(
+        after_help = "Examples:\n  bridle broker approve bao\n  bridle broker approve bao --yes\n  bridle broker approve bao --withdraw\n\nThe approval is kept in your own configuration (broker-credentials.json in the platform's config directory, e.g. ~/.config/bridle), never in the database, and the decision is written to the database's audit log."
+    )]
+    Approve {
+        name: String,
+        /// Approve without asking (for scripts that have checked the address and reference).
+        #[arg(long)]
+        yes: bool,
+        /// Withdraw the approval instead.
+        #[arg(long, conflicts_with = "yes")]
+        withdraw: bool,
+        #[arg(long)]
+        json: bool,
+    },
     /// Remove a profile (its sync history and the entities it synced stay).
     Rm {
         name: String,
@@ -222,7 +239,11 @@ fn print_profiles(profiles: &[BrokerProfile]) -> Result<()> {
             p.name.clone(),
             p.kind.clone(),
             p.address.clone(),
-            p.credential.clone().unwrap_or_else(|| "-".into()),
+            match (&p.credential, p.credential_approved) {
+                (None, _) => "-".to_owned(),
+                (Some(c), Some(false)) => format!("{c} (not approved here)"),
+                (Some(c), _) => c.clone(),
+            },
             when,
             result,
         ]);
@@ -304,7 +325,7 @@ pub async fn broker(paths: &DataPaths, command: BrokerCommand) -> Result<ExitCod
                 allow_other_origins: args.allow_other_origins,
             };
             let at = bridle_app::now();
-            let profile = with_bridle(&paths.database, &paths.audit_key, async |b: &Bridle| {
+            let profile = with_bridle(&paths.database, paths, async |b: &Bridle| {
                 Ok(b.broker_add(&new, at, &actor).await?)
             })
             .await?;
@@ -383,6 +404,12 @@ pub async fn broker(paths: &DataPaths, command: BrokerCommand) -> Result<ExitCod
                 return Ok(ExitCode::FAILURE);
             }
         }
+        BrokerCommand::Approve {
+            name,
+            yes,
+            withdraw,
+            json,
+        } => return approve(paths, &name, yes, withdraw, json).await,
         BrokerCommand::Rm { name, json } => {
             let at = bridle_app::now();
             with_existing(paths, async |b: &Bridle| {
@@ -395,6 +422,83 @@ pub async fn broker(paths: &DataPaths, command: BrokerCommand) -> Result<ExitCod
                 say!("removed broker {name} (its sync history and synced entities stay)");
             }
         }
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `broker approve`: shows the use, asks (unless `--yes`), records it.
+async fn approve(
+    paths: &DataPaths,
+    name: &str,
+    yes: bool,
+    withdraw: bool,
+    json: bool,
+) -> Result<ExitCode> {
+    let actor = bridle_app::current_actor();
+    let at = bridle_app::now();
+    if withdraw {
+        let withdrawn = with_existing(paths, async |b: &Bridle| {
+            Ok(b.broker_withdraw_approval(name, at, &actor).await?)
+        })
+        .await?;
+        if json {
+            print_json(&serde_json::json!({"profile": name, "withdrawn": withdrawn}))?;
+        } else if withdrawn {
+            say!("withdrew your approval of broker {name}'s credential");
+        } else {
+            say!("broker {name} had no approval on this machine");
+        }
+        return Ok(ExitCode::SUCCESS);
+    }
+    let (profile, _) =
+        with_existing(paths, async |b: &Bridle| Ok(b.broker_show(name).await?)).await?;
+    let Some(credential) = &profile.credential else {
+        return Err(bad_input(format!(
+            "broker `{name}` names no credential: there is nothing to approve"
+        )));
+    };
+    if !json {
+        say!(
+            "broker {name} ({}) in {} sends the secret read from {credential} on this machine to {}{}",
+            profile.kind,
+            paths.database.display(),
+            profile.address,
+            profile
+                .ca_file
+                .as_ref()
+                .map(|ca| format!(", trusting the CA in {ca}"))
+                .unwrap_or_default()
+        );
+    }
+    if !yes {
+        use std::io::{BufRead, IsTerminal, Write};
+        if !std::io::stdin().is_terminal() {
+            return Err(bad_input(format!(
+                "approving broker `{name}` needs your confirmation: run it in a terminal, or pass \
+                 --yes once you have checked the address and the reference"
+            )));
+        }
+        eprint!("Approve? [y/N] ");
+        std::io::stderr().flush()?;
+        let mut answer = String::new();
+        std::io::stdin().lock().read_line(&mut answer)?;
+        if !matches!(answer.trim(), "y" | "Y" | "yes") {
+            say!("not approved; nothing changed");
+            return Ok(ExitCode::from(crate::EXIT_BAD_INPUT));
+        }
+    }
+    let approved = with_existing(paths, async |b: &Bridle| {
+        Ok(b.broker_approve(name, at, &actor).await?)
+    })
+    .await?;
+    if json {
+        print_json(&approved)?;
+    } else {
+        say!(
+            "approved: broker {name} may send {credential} to {} (recorded in {} and the audit log)",
+            approved.address,
+            paths.credential_approvals.display()
+        );
     }
     Ok(ExitCode::SUCCESS)
 }

@@ -250,7 +250,7 @@ pub async fn attest(paths: &DataPaths, command: AttestCommand) -> Result<ExitCod
                     })?),
                     None => None,
                 };
-            let a = with_bridle(&paths.database, &paths.audit_key, async |b: &Bridle| {
+            let a = with_bridle(&paths.database, paths, async |b: &Bridle| {
                 Ok(b.add_attestation(
                     control.as_deref(),
                     subcategory.as_deref(),

@@ -31,7 +31,7 @@ pub async fn import(
     let at = bridle_app::now();
     let actor = bridle_app::current_actor();
     let unknowns = prepared.unknowns.clone();
-    let outcome = with_bridle(&paths.database, &paths.audit_key, async |b: &Bridle| {
+    let outcome = with_bridle(&paths.database, paths, async |b: &Bridle| {
         Ok(b.import_broker_file(prepared, at, &actor).await?)
     })
     .await?;

@@ -167,7 +167,7 @@ pub async fn flow(paths: &DataPaths, command: FlowCommand) -> Result<ExitCode> {
         FlowCommand::Import { files, json } => {
             let files = read_files(&files)?;
             let at = bridle_app::now();
-            let report = with_bridle(&paths.database, &paths.audit_key, async |b: &Bridle| {
+            let report = with_bridle(&paths.database, paths, async |b: &Bridle| {
                 Ok(b.flow_import(&files, at, &actor).await?)
             })
             .await?;

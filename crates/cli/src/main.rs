@@ -394,9 +394,12 @@ fn main() -> ExitCode {
         }
         Err(error) => {
             eprintln!("error: {error:#}");
-            let bad_input = error
-                .downcast_ref::<ApiError>()
-                .is_some_and(|e| matches!(e.code, ErrorCode::InvalidInput | ErrorCode::NotFound));
+            let bad_input = error.downcast_ref::<ApiError>().is_some_and(|e| {
+                matches!(
+                    e.code,
+                    ErrorCode::InvalidInput | ErrorCode::NotFound | ErrorCode::NeedsApproval
+                )
+            });
             ExitCode::from(if bad_input { EXIT_BAD_INPUT } else { 1 })
         }
     }
@@ -658,13 +661,14 @@ fn evaluation_time(at: Option<&str>) -> Result<Timestamp> {
 /// Opens the database, runs `body`, and closes (checkpointing the WAL) whatever `body` returned.
 async fn with_bridle<T>(
     db: &Path,
-    audit_key: &Path,
+    paths: &DataPaths,
     body: impl AsyncFnOnce(&Bridle) -> Result<T>,
 ) -> Result<T> {
     DataPaths::ensure_parent(db)?;
-    let bridle = Bridle::open(db, audit_key)
+    let bridle = Bridle::open(db, &paths.audit_key)
         .await
-        .with_context(|| format!("opening {}", db.display()))?;
+        .with_context(|| format!("opening {}", db.display()))?
+        .with_credential_approvals(&paths.credential_approvals);
     let result = body(&bridle).await;
     let closed = bridle.close().await;
     let value = result?;
@@ -687,7 +691,7 @@ async fn with_existing<T>(
             ),
         });
     }
-    with_bridle(&paths.database, &paths.audit_key, body).await
+    with_bridle(&paths.database, paths, body).await
 }
 
 async fn import(
@@ -704,7 +708,7 @@ async fn import(
         None => {
             let at = bridle_app::now();
             let actor = bridle_app::current_actor();
-            with_bridle(&paths.database, &paths.audit_key, async |b: &Bridle| {
+            with_bridle(&paths.database, paths, async |b: &Bridle| {
                 Ok(b.import(prepared, &source, at, &actor).await?)
             })
             .await?
@@ -725,7 +729,7 @@ async fn demo(paths: &DataPaths, db_given: bool, json: bool) -> Result<ExitCode>
     };
     let at = bridle_app::now();
     let actor = bridle_app::current_actor();
-    let (outcome, overview, agents) = with_bridle(&db, &paths.audit_key, async |b: &Bridle| {
+    let (outcome, overview, agents) = with_bridle(&db, paths, async |b: &Bridle| {
         let outcome = b.load_demo(at, &actor).await?;
         Ok((
             outcome,

@@ -13,6 +13,10 @@ pub struct BrokerProfile {
     pub address: String,
     /// `env:NAME`, `file:PATH` or `keychain:SERVICE/ACCOUNT`.
     pub credential: Option<String>,
+    /// Whether the local user approved sending that credential to this address from this
+    /// database (`None` without a credential). Unapproved, Bridle never reads it.
+    #[serde(default)]
+    pub credential_approved: Option<bool>,
     pub ca_file: Option<String>,
     pub connect_timeout_secs: u64,
     pub request_timeout_secs: u64,

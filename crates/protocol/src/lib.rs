@@ -46,6 +46,9 @@ pub enum ErrorCode {
     Conflict,
     /// The database was written by a newer Bridle, or cannot be read.
     DatabaseUnusable,
+    /// The local user has not approved this use of one of their credentials (a broker profile
+    /// from the database names it); the message says what to approve and how.
+    NeedsApproval,
     /// Anything else; the message has the detail.
     Internal,
 }

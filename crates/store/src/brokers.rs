@@ -363,7 +363,36 @@ impl Store {
             .collect()
     }
 
-    /// Records a revocation made at a broker (or refused by it) in the audit log.
+    /// Records the local user's decision about a profile's credential in the audit log (the
+    /// approval itself lives in that user's configuration, outside the database).
+    pub async fn record_credential_decision(
+        &self,
+        profile: &str,
+        decision: CredentialDecision,
+        detail: serde_json::Value,
+        at: Timestamp,
+        actor: &Actor,
+    ) -> Result<i64> {
+        let mut tx = WriteTransaction::begin(self).await?;
+        let seq = self
+            .append_audit(
+                &mut tx,
+                NewEntry {
+                    at,
+                    actor,
+                    action: match decision {
+                        CredentialDecision::Approve => "broker.credential.approve",
+                        CredentialDecision::Withdraw => "broker.credential.withdraw",
+                    },
+                    subject: format!("broker {profile}"),
+                    detail,
+                },
+            )
+            .await?;
+        tx.commit().await?;
+        Ok(seq)
+    }
+
     /// Records a revocation step: `broker.revoke.intent` before the call to the broker,
     /// `broker.revoke` with its outcome after it (so a crash in between still leaves the intent).
     pub async fn record_revocation(
@@ -393,6 +422,15 @@ impl Store {
         tx.commit().await?;
         Ok(seq)
     }
+}
+
+/// What the local user decided about a profile's use of their credential.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CredentialDecision {
+    /// The credential may be sent to the profile's address (`broker.credential.approve`).
+    Approve,
+    /// The approval is withdrawn (`broker.credential.withdraw`).
+    Withdraw,
 }
 
 /// Which audit entry of a revocation is written.

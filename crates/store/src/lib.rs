@@ -19,7 +19,9 @@ mod transaction;
 
 pub use attestation::{AttachedFile, Attestation, AttestationTarget, NewAttestation};
 pub use audit::{AcknowledgedBreak, Actor, AuditEntry, AuditKey, AuditVerification};
-pub use brokers::{RevocationStep, StoredObservation, StoredProfile, SyncRun, SyncStart};
+pub use brokers::{
+    CredentialDecision, RevocationStep, StoredObservation, StoredProfile, SyncRun, SyncStart,
+};
 pub use database::{Store, create_private_dir, owner_only};
 pub use drift::SourceDigests;
 pub use flows::{FlowSaved, NewFlowVersion, StoredFlow};

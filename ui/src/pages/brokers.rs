@@ -1,7 +1,9 @@
 //! Live brokers: every profile with its last sync, and per profile: test the connection, sync
 //! now (with elapsed time), the drift between its last two good syncs, and revocation of a
 //! token accessor or lease (OpenBao/Vault) behind an explicit confirmation. Profiles are added
-//! with `bridle broker add`.
+//! with `bridle broker add`. A profile whose credential this user has not approved on this
+//! machine says so, and its Approve button asks in a native dialog that shows the address and
+//! the reference.
 
 use std::collections::HashMap;
 use std::time::Duration;
@@ -27,6 +29,7 @@ enum Outcome {
     Sync(Result<SyncReport, ApiError>),
     Drift(Result<Drift, ApiError>),
     Revoke(Result<Revocation, ApiError>),
+    Approve(Result<BrokerProfile, ApiError>),
 }
 
 #[component]
@@ -210,6 +213,24 @@ fn ProfileCard(
         }
     };
 
+    let approve = {
+        let name = name.clone();
+        move |_| {
+            let name = name.clone();
+            outcome.set(Some(Outcome::Running(
+                "Waiting for your answer in the dialog…",
+            )));
+            spawn_local(async move {
+                let result = ipc::broker_approve(&name).await;
+                if result.is_ok() {
+                    let _ = reload.try_update(|g| *g += 1);
+                }
+                let _ = outcome.try_set(Some(Outcome::Approve(result)));
+            });
+        }
+    };
+    let unapproved = profile.credential_approved == Some(false);
+
     let card_id = format!("broker-{}", profile.name);
     view! {
         <article class="card broker-card" id=card_id data-kind=profile.kind.clone()>
@@ -224,6 +245,17 @@ fn ProfileCard(
                 " · source "
                 <code>{profile.source.clone()}</code>
             </p>
+            <Show when=move || unapproved>
+                <div class="banner banner-error" data-testid="broker-unapproved">
+                    <strong>"Not approved on this machine. "</strong>
+                    "Bridle will not read this credential or send it to this address until you \
+                     approve that use; a profile in a database cannot decide where your secrets go."
+                    " "
+                    <button class="button secondary" disabled=running on:click=approve.clone()>
+                        "Approve…"
+                    </button>
+                </div>
+            </Show>
             <p class="broker-last" data-testid="broker-last">
                 "Last sync: "
                 {last_result(&profile)}
@@ -255,7 +287,22 @@ fn ProfileCard(
                 Some(Outcome::Test(Err(error)))
                 | Some(Outcome::Sync(Err(error)))
                 | Some(Outcome::Drift(Err(error)))
-                | Some(Outcome::Revoke(Err(error))) => view! { <ErrorBanner error /> }.into_any(),
+                | Some(Outcome::Revoke(Err(error)))
+                | Some(Outcome::Approve(Err(error))) => view! { <ErrorBanner error /> }.into_any(),
+                Some(Outcome::Approve(Ok(profile))) => {
+                    view! {
+                        <div class="banner" data-testid="broker-approved">
+                            <strong>"Approved. "</strong>
+                            {format!(
+                                "{} may now send {} to {}",
+                                profile.name,
+                                profile.credential.unwrap_or_default(),
+                                profile.address,
+                            )}
+                        </div>
+                    }
+                        .into_any()
+                }
                 Some(Outcome::Test(Ok(test))) => {
                     let class = if test.ok { "banner" } else { "banner banner-error" };
                     view! {
