@@ -17,6 +17,7 @@ fn main() {
             "broker_drift",
             "broker_revoke",
             "broker_approve",
+            "broker_cancel_sync",
             "export_evidence",
             "graph_view",
             "findings_page",

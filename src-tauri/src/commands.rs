@@ -102,10 +102,45 @@ pub async fn broker_sync(
 ) -> Result<bridle_protocol::brokers::SyncReport, ApiError> {
     let actor = bridle_app::current_actor();
     let bridle = console.bridle()?.clone();
-    off_the_runtime(move || {
-        tauri::async_runtime::block_on(async move { bridle.sync(&name, &actor).await })
+    let (cancel, cancelled) = tokio::sync::oneshot::channel::<()>();
+    {
+        let mut running = console.running_syncs();
+        if running.contains_key(&name) {
+            return Err(ApiError {
+                code: bridle_protocol::ErrorCode::Conflict,
+                message: format!("broker {name} is being synced already"),
+            });
+        }
+        running.insert(name.clone(), cancel);
+    }
+    let profile = name.clone();
+    let report = off_the_runtime(move || {
+        tauri::async_runtime::block_on(async move {
+            // A dropped sender (the sync finished) is not a cancellation.
+            let cancelled = async move {
+                if cancelled.await.is_err() {
+                    std::future::pending::<()>().await;
+                }
+            };
+            bridle.sync_until(&profile, &actor, cancelled).await
+        })
     })
-    .await
+    .await;
+    console.running_syncs().remove(&name);
+    report
+}
+
+/// Cancels the running sync of `name` (its read stops, the run is recorded as cancelled);
+/// whether one was running.
+#[tauri::command]
+pub async fn broker_cancel_sync(
+    console: State<'_, Console>,
+    name: String,
+) -> Result<bool, ApiError> {
+    Ok(match console.running_syncs().remove(&name) {
+        Some(cancel) => cancel.send(()).is_ok(),
+        None => false,
+    })
 }
 
 /// Approves a profile's credential use after the local user confirms it in a native dialog

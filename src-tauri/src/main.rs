@@ -44,11 +44,24 @@ struct Args {
 pub struct Console {
     bridle: Result<Bridle, ApiError>,
     info: ConsoleInfo,
+    /// The syncs running now, by profile: sending on the channel cancels that sync's read.
+    running_syncs: Mutex<std::collections::HashMap<String, tokio::sync::oneshot::Sender<()>>>,
 }
 
 impl Console {
     pub fn bridle(&self) -> Result<&Bridle, ApiError> {
         self.bridle.as_ref().map_err(Clone::clone)
+    }
+
+    fn running_syncs(
+        &self,
+    ) -> std::sync::MutexGuard<
+        '_,
+        std::collections::HashMap<String, tokio::sync::oneshot::Sender<()>>,
+    > {
+        self.running_syncs
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 }
 
@@ -74,6 +87,7 @@ fn main() -> Result<()> {
             version: env!("CARGO_PKG_VERSION").to_owned(),
         },
         bridle,
+        running_syncs: Mutex::default(),
     };
     let closing = console.bridle.as_ref().ok().cloned();
 
@@ -94,6 +108,7 @@ fn main() -> Result<()> {
             commands::broker_drift,
             commands::broker_revoke,
             commands::broker_approve,
+            commands::broker_cancel_sync,
             commands::export_evidence,
             commands::graph_view,
             compliance_commands::findings_page,

@@ -144,6 +144,11 @@ pub async fn broker_approve(
     call("broker_approve", &Named { name }).await
 }
 
+/// Cancels the running sync of `name`; whether one was running.
+pub async fn broker_cancel_sync(name: &str) -> Result<bool, ApiError> {
+    call("broker_cancel_sync", &Named { name }).await
+}
+
 pub async fn broker_drift(name: &str) -> Result<bridle_protocol::brokers::Drift, ApiError> {
     call("broker_drift", &Named { name }).await
 }

@@ -571,6 +571,18 @@ impl Bridle {
     /// a failure is recorded as a failed run and leaves the inventory as it was. The run is
     /// returned either way.
     pub async fn sync(&self, name: &str, actor: &Actor) -> Result<wire::SyncReport, ApiError> {
+        self.sync_until(name, actor, std::future::pending()).await
+    }
+
+    /// [`Bridle::sync`], stopped when `cancelled` completes while the broker is being read: the
+    /// run is then recorded as failed ("cancelled") and nothing is imported. Once the read is
+    /// complete the import (one short transaction) is no longer interrupted.
+    pub async fn sync_until(
+        &self,
+        name: &str,
+        actor: &Actor,
+        cancelled: impl Future<Output = ()>,
+    ) -> Result<wire::SyncReport, ApiError> {
         let profile = self.usable_profile(name).await?;
         let start = SyncStart {
             profile: profile.name.clone(),
@@ -578,9 +590,18 @@ impl Bridle {
             address: profile.address.to_string(),
             started_at: crate::now(),
         };
-        let collected = match collect(&profile).await {
-            Ok(collected) => collected,
-            Err(error) => return self.failed_sync(&start, &error.to_string(), actor).await,
+        let collected = tokio::select! {
+            read = collect(&profile) => match read {
+                Ok(collected) => collected,
+                Err(error) => return self.failed_sync(&start, &error.to_string(), actor).await,
+            },
+            () = cancelled => {
+                let message = format!(
+                    "cancelled by {}@{} while reading {}; nothing was imported",
+                    actor.user, actor.host, start.address
+                );
+                return self.failed_sync(&start, &message, actor).await;
+            }
         };
         // The connector's estate goes through the estate reader like any file: a connector bug
         // can never write an invalid estate.
@@ -951,5 +972,71 @@ impl Bridle {
             }),
             Err(error) => Err(broker_failure(&error)),
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::time::Duration;
+
+    use super::*;
+
+    fn actor() -> Actor {
+        Actor {
+            user: "tester".into(),
+            host: "here".into(),
+        }
+    }
+
+    /// A loopback server that accepts connections and never answers.
+    fn silent_server() -> (u16, std::net::TcpListener) {
+        let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        (listener.local_addr().unwrap().port(), listener)
+    }
+
+    #[tokio::test]
+    async fn a_cancelled_sync_is_a_failed_run_and_imports_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let bridle = Bridle::open(&dir.path().join("b.db"), &dir.path().join("audit.key"))
+            .await
+            .unwrap()
+            .with_credential_approvals(dir.path().join("approvals.json"));
+        let (port, _listener) = silent_server();
+        let at = crate::now();
+        bridle
+            .broker_add(
+                &wire::NewBrokerProfile {
+                    name: "slow".into(),
+                    kind: "mcp".into(),
+                    address: format!("http://127.0.0.1:{port}/mcp"),
+                    credential: None,
+                    ca_file: None,
+                    timeout_secs: Some(600),
+                    settings: Vec::new(),
+                    allow_http: false,
+                    use_proxy: false,
+                    allow_other_origins: false,
+                },
+                at,
+                &actor(),
+            )
+            .await
+            .unwrap();
+        let report = bridle
+            .sync_until(
+                "slow",
+                &actor(),
+                tokio::time::sleep(Duration::from_millis(200)),
+            )
+            .await
+            .unwrap();
+        assert_eq!(report.run.status, wire::SyncStatus::Failed);
+        assert!(report.snapshot.is_none());
+        let error = report.run.error.unwrap();
+        assert!(
+            error.contains("cancelled by tester@here") && error.contains("nothing was imported"),
+            "{error}"
+        );
+        assert!(bridle.store.snapshots().await.unwrap().is_empty());
     }
 }

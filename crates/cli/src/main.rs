@@ -21,6 +21,8 @@ use clap::{Parser, Subcommand, ValueEnum};
 
 /// Exit code for bad input (a rejected file, a bad argument).
 const EXIT_BAD_INPUT: u8 = 2;
+/// Stopped by Ctrl-C (128 + SIGINT, as shells report it).
+const EXIT_INTERRUPTED: u8 = 130;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -380,7 +382,21 @@ fn main() -> ExitCode {
             return ExitCode::FAILURE;
         }
     };
-    match runtime.block_on(run(cli)) {
+    // Ctrl-C drops the running command: an open transaction is rolled back (SQLite never
+    // keeps half of one), a file being written is a temporary that is removed, never the
+    // target. What a command had committed before stays.
+    let outcome = runtime.block_on(async {
+        tokio::select! {
+            result = run(cli) => Some(result),
+            Ok(()) = tokio::signal::ctrl_c() => None,
+        }
+    });
+    let Some(outcome) = outcome else {
+        runtime.shutdown_timeout(std::time::Duration::from_secs(2));
+        eprintln!("interrupted: the command stopped; what it had not finished was not written");
+        return ExitCode::from(EXIT_INTERRUPTED);
+    };
+    match outcome {
         Ok(code) => code,
         Err(error)
             if error.chain().any(|cause| {

@@ -146,10 +146,21 @@ fn ProfileCard(
             });
         }
     };
+    let syncing = RwSignal::new(false);
+    let cancel_sync = {
+        let name = name.clone();
+        move |_| {
+            let name = name.clone();
+            spawn_local(async move {
+                let _ = ipc::broker_cancel_sync(&name).await;
+            });
+        }
+    };
     let sync = {
         let name = name.clone();
         move |_| {
             let name = name.clone();
+            syncing.set(true);
             outcome.set(Some(Outcome::Running("Syncing…")));
             elapsed.set(0);
             let ticker = set_interval_with_handle(
@@ -161,6 +172,7 @@ fn ProfileCard(
             .ok();
             spawn_local(async move {
                 let result = ipc::broker_sync(&name).await;
+                let _ = syncing.try_set(false);
                 if let Some(ticker) = ticker {
                     ticker.clear();
                 }
@@ -274,12 +286,22 @@ fn ProfileCard(
             {move || match outcome.get() {
                 None => ().into_any(),
                 Some(Outcome::Running(label)) => {
+                    let cancel_sync = cancel_sync.clone();
                     view! {
                         <div class="progress-card" aria-live="polite">
                             <div class="progress" role="progressbar" aria-label=label>
                                 <div class="progress-bar"></div>
                             </div>
                             <p>{move || format!("{label} {} s", elapsed.get())}</p>
+                            <Show when=move || syncing.get()>
+                                <button
+                                    class="button secondary"
+                                    data-testid="broker-cancel-sync"
+                                    on:click=cancel_sync.clone()
+                                >
+                                    "Cancel sync"
+                                </button>
+                            </Show>
                         </div>
                     }
                         .into_any()
