@@ -9,6 +9,7 @@ mod brokers_planted;
 mod brokers_redaction;
 mod cli;
 mod compliance;
+mod crash;
 mod evidence;
 mod file_importers;
 mod flows;

@@ -151,6 +151,25 @@ impl Sandbox {
 
     /// Runs `bridle ARGS` with no `--db` and extra environment variables `env`.
     pub fn bridle_with<S: AsRef<std::ffi::OsStr>>(&self, args: &[S], env: &[(&str, &Path)]) -> Run {
+        let mut command = self.command(args);
+        for (name, value) in env {
+            command.env(name, value);
+        }
+        let output = command.output().expect("bridle can be started");
+        Run {
+            code: output.status.code().unwrap_or(-1),
+            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
+            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
+            args: args
+                .iter()
+                .map(|a| a.as_ref().to_string_lossy().into_owned())
+                .collect(),
+        }
+    }
+
+    /// The `bridle ARGS` command of this sandbox (its directories and clock), not started: for
+    /// a test that needs the process itself (to signal it).
+    pub fn command<S: AsRef<std::ffi::OsStr>>(&self, args: &[S]) -> Command {
         let mut command = Command::new(bridle_binary());
         command
             .args(args)
@@ -171,19 +190,7 @@ impl Sandbox {
         {
             command.env("BRIDLE_TEST_CLOCK", clock);
         }
-        for (name, value) in env {
-            command.env(name, value);
-        }
-        let output = command.output().expect("bridle can be started");
-        Run {
-            code: output.status.code().unwrap_or(-1),
-            stdout: String::from_utf8(output.stdout).expect("stdout is UTF-8"),
-            stderr: String::from_utf8(output.stderr).expect("stderr is UTF-8"),
-            args: args
-                .iter()
-                .map(|a| a.as_ref().to_string_lossy().into_owned())
-                .collect(),
-        }
+        command
     }
 
     /// `bridle import FILE --json` (plus `extra` arguments), asserting success; returns the
