@@ -18,6 +18,8 @@ fn main() {
             "broker_revoke",
             "broker_approve",
             "broker_cancel_sync",
+            "choose_estate_file",
+            "choose_evidence_path",
             "export_evidence",
             "graph_view",
             "findings_page",

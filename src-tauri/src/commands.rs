@@ -12,6 +12,7 @@ use bridle_protocol::{ApiError, ImportOutcome, Overview, Snapshot};
 use tauri::State;
 
 use crate::Console;
+use crate::chosen_paths::{self, Purpose};
 
 /// Fails with the start-up error when the inventory could not be opened.
 #[tauri::command]
@@ -51,11 +52,52 @@ pub async fn search(
     console.bridle()?.search(&query).await
 }
 
+/// Opens the open dialog for an estate file; the path picked is the one `import_file` may use.
+#[tauri::command]
+pub async fn choose_estate_file(
+    app: tauri::AppHandle,
+    console: State<'_, Console>,
+) -> Result<Option<String>, ApiError> {
+    choose(&app, &console, Purpose::ReadEstate).await
+}
+
+/// Opens the save dialog for the evidence pack; the path picked is the one `export_evidence`
+/// may write.
+#[tauri::command]
+pub async fn choose_evidence_path(
+    app: tauri::AppHandle,
+    console: State<'_, Console>,
+) -> Result<Option<String>, ApiError> {
+    choose(&app, &console, Purpose::WriteEvidence).await
+}
+
+async fn choose(
+    app: &tauri::AppHandle,
+    console: &Console,
+    purpose: Purpose,
+) -> Result<Option<String>, ApiError> {
+    let picked = chosen_paths::pick(app, purpose).await?;
+    Ok(picked.map(|path| {
+        let shown = path.display().to_string();
+        console.chosen_paths.remember(purpose, path);
+        shown
+    }))
+}
+
 #[tauri::command]
 pub async fn import_file(
+    app: tauri::AppHandle,
     console: State<'_, Console>,
     request: ImportRequest,
 ) -> Result<ImportOutcome, ApiError> {
+    console
+        .chosen_paths
+        .take(
+            &app,
+            Purpose::ReadEstate,
+            std::path::Path::new(&request.path),
+        )
+        .await?;
     let actor = bridle_app::current_actor();
     console
         .bridle()?
@@ -212,9 +254,18 @@ pub async fn broker_revoke(
 
 #[tauri::command]
 pub async fn export_evidence(
+    app: tauri::AppHandle,
     console: State<'_, Console>,
     request: EvidenceExportRequest,
 ) -> Result<EvidenceWritten, ApiError> {
+    console
+        .chosen_paths
+        .take(
+            &app,
+            Purpose::WriteEvidence,
+            std::path::Path::new(&request.path),
+        )
+        .await?;
     let evidence = EvidenceRequest::from_console(&request, bridle_app::now());
     console
         .bridle()?

@@ -4,6 +4,7 @@
 //! one-to-three-line adapter over `bridle_app::Bridle` (one request in, one protocol type or
 //! `ApiError` out); no SQL, no graph code, no formatting here.
 
+mod chosen_paths;
 mod commands;
 mod compliance_commands;
 mod flow_commands;
@@ -46,6 +47,8 @@ pub struct Console {
     info: ConsoleInfo,
     /// The syncs running now, by profile: sending on the channel cancels that sync's read.
     running_syncs: Mutex<std::collections::HashMap<String, tokio::sync::oneshot::Sender<()>>>,
+    /// Files picked in a native dialog, for the command that uses them.
+    chosen_paths: chosen_paths::ChosenPaths,
 }
 
 impl Console {
@@ -88,6 +91,7 @@ fn main() -> Result<()> {
         },
         bridle,
         running_syncs: Mutex::default(),
+        chosen_paths: chosen_paths::ChosenPaths::default(),
     };
     let closing = console.bridle.as_ref().ok().cloned();
 
@@ -109,6 +113,8 @@ fn main() -> Result<()> {
             commands::broker_revoke,
             commands::broker_approve,
             commands::broker_cancel_sync,
+            commands::choose_estate_file,
+            commands::choose_evidence_path,
             commands::export_evidence,
             commands::graph_view,
             compliance_commands::findings_page,

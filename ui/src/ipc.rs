@@ -84,39 +84,10 @@ pub async fn import_file(request: &ImportRequest) -> Result<ImportOutcome, ApiEr
     call("import_file", &Args { request }).await
 }
 
-/// Asks the dialog plugin for an estate file; `None` when the user cancels.
+/// Asks the app to open its file dialog for an estate file; `None` when the user cancels. The
+/// app remembers the pick: `import_file` of that path needs no further confirmation.
 pub async fn pick_estate_file() -> Result<Option<String>, ApiError> {
-    #[derive(Serialize)]
-    struct Filter {
-        name: &'static str,
-        extensions: &'static [&'static str],
-    }
-    #[derive(Serialize)]
-    struct Options {
-        title: &'static str,
-        multiple: bool,
-        directory: bool,
-        filters: Vec<Filter>,
-    }
-    #[derive(Serialize)]
-    struct Args {
-        options: Options,
-    }
-    call(
-        "plugin:dialog|open",
-        &Args {
-            options: Options {
-                title: "Choose an estate file",
-                multiple: false,
-                directory: false,
-                filters: vec![Filter {
-                    name: "Estate files (JSON, YAML)",
-                    extensions: &["json", "yaml", "yml"],
-                }],
-            },
-        },
-    )
-    .await
+    call("choose_estate_file", &NoArgs {}).await
 }
 
 pub async fn broker_list() -> Result<Vec<bridle_protocol::brokers::BrokerProfile>, ApiError> {
@@ -185,38 +156,9 @@ pub async fn export_evidence(
     call("export_evidence", &Args { request }).await
 }
 
-/// Asks the dialog plugin where to save the evidence PDF; `None` when the user cancels.
+/// Asks the app to open its save dialog for the evidence PDF; `None` when the user cancels.
 pub async fn pick_evidence_path() -> Result<Option<String>, ApiError> {
-    #[derive(Serialize)]
-    struct Filter {
-        name: &'static str,
-        extensions: &'static [&'static str],
-    }
-    #[derive(Serialize)]
-    #[serde(rename_all = "camelCase")]
-    struct Options {
-        title: &'static str,
-        default_path: &'static str,
-        filters: Vec<Filter>,
-    }
-    #[derive(Serialize)]
-    struct Args {
-        options: Options,
-    }
-    call(
-        "plugin:dialog|save",
-        &Args {
-            options: Options {
-                title: "Save the evidence pack",
-                default_path: "evidence-pack.pdf",
-                filters: vec![Filter {
-                    name: "PDF",
-                    extensions: &["pdf"],
-                }],
-            },
-        },
-    )
-    .await
+    call("choose_evidence_path", &NoArgs {}).await
 }
 
 // Findings, frameworks and the risk register.
