@@ -23,6 +23,7 @@ use serde_json::Value;
 use super::{cargo, workspace_root};
 
 /// networkx version installed into the benchmark's venv.
+/// The version `xtask/bench-requirements.txt` pins (with its hashes).
 const NETWORKX: &str = "networkx==3.5";
 
 /// The evaluation time of every query (fixed, so runs are comparable; mid-2026, so some
@@ -142,9 +143,16 @@ fn networkx_python(target: &Path) -> Result<PathBuf> {
         .status()
         .is_ok_and(|s| s.success());
     if !installed {
-        eprintln!("$ {} -m pip install {NETWORKX}", python.display());
+        let pins = workspace_root().join("xtask/bench-requirements.txt");
+        eprintln!(
+            "$ {} -m pip install --require-hashes -r {}",
+            python.display(),
+            pins.display()
+        );
         execute(
-            Command::new(&python).args(["-m", "pip", "install", "-q", NETWORKX]),
+            Command::new(&python)
+                .args(["-m", "pip", "install", "-q", "--require-hashes", "-r"])
+                .arg(&pins),
             "pip install networkx",
         )?;
     }

@@ -189,6 +189,8 @@ fn install_test_servers() -> Result<()> {
                 "install",
                 "--quiet",
                 "--disable-pip-version-check",
+                // Every package, dependencies included, is pinned with its sha256.
+                "--require-hashes",
                 "-r",
                 &requirements.to_string_lossy(),
             ],
@@ -197,21 +199,31 @@ fn install_test_servers() -> Result<()> {
     }
 
     let package = root.join("tests/servers/package.json");
+    let lock = root.join("tests/servers/package-lock.json");
     let node = dir.join("node");
-    let stamp = node.join("package.installed");
-    if !same_file_contents(&package, &stamp) {
+    let stamp = node.join("package-lock.installed");
+    if !same_file_contents(&lock, &stamp) {
         std::fs::create_dir_all(&node)?;
         std::fs::copy(&package, node.join("package.json"))?;
-        eprintln!("$ npm install (in {})", node.display());
+        std::fs::copy(&lock, node.join("package-lock.json"))?;
+        // Exactly the lockfile's versions and integrity hashes, and no package's install
+        // scripts run.
+        eprintln!("$ npm ci --ignore-scripts (in {})", node.display());
         let status = Command::new("npm")
-            .args(["install", "--no-audit", "--no-fund", "--loglevel=error"])
+            .args([
+                "ci",
+                "--ignore-scripts",
+                "--no-audit",
+                "--no-fund",
+                "--loglevel=error",
+            ])
             .current_dir(&node)
             .status()
             .context("starting npm (Node.js 20 with npm is expected on the machine)")?;
         if !status.success() {
-            bail!("`npm install` of tests/servers/package.json failed ({status})");
+            bail!("`npm ci` of tests/servers/package-lock.json failed ({status})");
         }
-        std::fs::copy(&package, &stamp)?;
+        std::fs::copy(&lock, &stamp)?;
     }
     Ok(())
 }
