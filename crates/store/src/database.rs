@@ -31,7 +31,9 @@ impl Store {
             path: path.to_owned(),
             reason,
         };
-        if !existed {
+        if existed {
+            restrict_to_owner(path);
+        } else {
             create_owner_only(path).map_err(|e| unusable(e.to_string()))?;
         }
         let options = SqliteConnectOptions::from_str("sqlite://")
@@ -77,6 +79,13 @@ impl Store {
             let current = applied.iter().max().copied().unwrap_or(0);
             let backup = backup_path(path, current);
             tracing::info!(backup = %backup.display(), "backing up the database before upgrading its schema");
+            // VACUUM INTO fills an empty file: created here owner-only, like the database.
+            create_owner_only(&backup).map_err(|e| {
+                unusable(format!(
+                    "cannot create the backup {}: {e}",
+                    backup.display()
+                ))
+            })?;
             sqlx::query("VACUUM INTO ?")
                 .bind(backup.to_string_lossy().into_owned())
                 .execute(&pool)
@@ -175,6 +184,44 @@ fn create_owner_only(path: &Path) -> std::io::Result<()> {
         .create_new(true)
         .open(path)
         .map(drop)
+}
+
+/// Makes an existing database (and the WAL and shared-memory files beside it) owner-only when
+/// an older Bridle, or another program, left it readable by others; a file of another user is
+/// left alone (and said so in the log).
+fn restrict_to_owner(path: &Path) {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        let mut files = vec![path.to_owned()];
+        for suffix in ["-wal", "-shm"] {
+            let mut name = path.as_os_str().to_owned();
+            name.push(suffix);
+            files.push(name.into());
+        }
+        for file in files {
+            let Ok(metadata) = std::fs::symlink_metadata(&file) else {
+                continue;
+            };
+            let mode = metadata.permissions().mode() & 0o777;
+            if !metadata.is_file() || mode & 0o077 == 0 {
+                continue;
+            }
+            match std::fs::set_permissions(&file, std::fs::Permissions::from_mode(mode & 0o700)) {
+                Ok(()) => tracing::warn!(
+                    file = %file.display(),
+                    "the file was open to other users (mode {mode:o}); it is owner-only now"
+                ),
+                Err(error) => tracing::warn!(
+                    file = %file.display(),
+                    %error,
+                    "the file is open to other users (mode {mode:o}) and cannot be restricted"
+                ),
+            }
+        }
+    }
+    #[cfg(not(unix))]
+    let _ = path;
 }
 
 /// Open options whose newly created file is readable and writable by its owner only (0600 on

@@ -296,3 +296,17 @@ async fn a_new_database_and_its_wal_are_readable_by_their_owner_only() {
     }
     store.close().await.unwrap();
 }
+
+#[cfg(unix)]
+#[tokio::test]
+async fn an_existing_database_left_open_to_others_is_made_owner_only() {
+    use std::os::unix::fs::PermissionsExt;
+    let dir = tempfile::tempdir().unwrap();
+    open(&dir).await.close().await.unwrap();
+    let db = dir.path().join("x.db");
+    std::fs::set_permissions(&db, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let store = open(&dir).await;
+    let mode = std::fs::metadata(&db).unwrap().permissions().mode() & 0o777;
+    assert_eq!(mode, 0o600);
+    store.close().await.unwrap();
+}
