@@ -9,6 +9,7 @@ mod brokers_planted;
 mod brokers_redaction;
 mod cli;
 mod compliance;
+mod console_commands;
 mod crash;
 mod evidence;
 mod file_importers;
