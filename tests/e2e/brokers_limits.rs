@@ -44,7 +44,8 @@ fn json_reply(status: &'static str, body: &Value) -> Reply {
     }
 }
 
-/// `{"data": {}, "pad": "xxx…"}`, exactly `size` bytes of JSON.
+/// `PREFIX"pad":"xxx…"}` (`prefix` opens an object, e.g. `{"data":{},`): exactly `size` bytes
+/// of valid JSON.
 fn padded_json(size: usize, prefix: &str) -> Vec<u8> {
     let frame = format!("{prefix}\"pad\":\"\"}}");
     let mut body = format!("{prefix}\"pad\":\"");
@@ -172,8 +173,8 @@ fn fake_openbao(oversized: Arc<AtomicBool>) -> u16 {
 /// An OIDC issuer's discovery document and JWKS; when `oversized`, the JWKS announces and sends
 /// 1 MiB + 1 byte.
 fn fake_issuer(oversized: Arc<AtomicBool>) -> u16 {
-    let port = std::sync::OnceLock::<u16>::new();
-    let port = Arc::new(port);
+    // The discovery document names the issuer's own address, known once the server listens.
+    let port = Arc::new(std::sync::OnceLock::<u16>::new());
     let known = Arc::clone(&port);
     let actual = serve(move |request| {
         let base = format!(
