@@ -3,6 +3,7 @@
 
 mod audit;
 mod broker_support;
+mod brokers_limits;
 mod brokers_oidc_mcp;
 mod brokers_openbao;
 mod brokers_planted;

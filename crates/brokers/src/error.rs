@@ -32,6 +32,41 @@ pub enum BrokerError {
         path: String,
         detail: String,
     },
+    /// An answer longer than the cap for its broker kind ([`crate::limits`]): Bridle stopped
+    /// reading it rather than hold it all in memory.
+    #[error(
+        "{address}{path}: the answer is larger than {}; Bridle stopped reading it",
+        crate::limits::shown_limit(*.limit, .answer)
+    )]
+    BodyTooLarge {
+        address: String,
+        path: String,
+        /// The cap in bytes.
+        limit: u64,
+        /// What kind of answer the cap is for ("an OpenBao/Vault response").
+        answer: &'static str,
+    },
+    /// A crawl went past a profile's crawl limit ([`crate::limits::CrawlLimits`]): the read
+    /// fails whole rather than keep part of the broker as if it were all of it.
+    #[error(
+        "{address}: {}; Bridle stopped reading rather than keep an incomplete inventory. Raise the limit \
+         with the profile setting `{setting}` (`--setting {setting}=N` on `bridle broker add`, \
+         at most {ceiling})",
+        crawl_limit_passed(*.limit, *.value, .crawled, .location),
+        setting = .limit.setting(),
+        ceiling = .limit.ceiling()
+    )]
+    CrawlLimit {
+        address: String,
+        limit: crate::limits::CrawlLimit,
+        /// The limit's value for this profile.
+        value: usize,
+        /// What was being crawled ("KV secrets and folders", "leases and lease prefixes").
+        crawled: &'static str,
+        /// Where the limit was hit: the KV folder or lease prefix (`secret/app/`), or the LIST
+        /// path (`auth/token/accessors`).
+        location: String,
+    },
     /// A JSON-RPC error answer (MCP): the server understood the request and refused it.
     #[error("{address}: `{method}` answered JSON-RPC error {code}: {message}")]
     Rpc {
@@ -99,6 +134,30 @@ impl BrokerError {
                 path: scrub(path),
                 detail: scrub(detail),
             },
+            BodyTooLarge {
+                address,
+                path,
+                limit,
+                answer,
+            } => BodyTooLarge {
+                address: scrub(address),
+                path: scrub(path),
+                limit,
+                answer,
+            },
+            CrawlLimit {
+                address,
+                limit,
+                value,
+                crawled,
+                location,
+            } => CrawlLimit {
+                address: scrub(address),
+                limit,
+                value,
+                crawled,
+                location: scrub(location),
+            },
             Rpc {
                 address,
                 method,
@@ -157,6 +216,25 @@ impl BrokerError {
     }
 }
 
+/// What went past a crawl limit: `more than 2000 KV secrets and folders (the limit `max_items`,
+/// reached at `secret/app/`)`, ``secret/a/…/` is more than 32 folders deep (the limit `max_depth`)`.
+fn crawl_limit_passed(
+    limit: crate::limits::CrawlLimit,
+    value: usize,
+    crawled: &str,
+    location: &str,
+) -> String {
+    let setting = limit.setting();
+    match limit {
+        crate::limits::CrawlLimit::Items => {
+            format!("more than {value} {crawled} (the limit `{setting}`, reached at `{location}`)")
+        }
+        crate::limits::CrawlLimit::Depth => format!(
+            "{crawled} `{location}` is more than {value} folders deep (the limit `{setting}`)"
+        ),
+    }
+}
+
 const REDACTED: &str = "[redacted]";
 
 fn scrub(mut text: String, forms: &[zeroize::Zeroizing<String>]) -> String {
@@ -205,5 +283,34 @@ mod tests {
         }
         assert!(text.ends_with("cut [redacted]"), "{text}");
         assert_eq!(text.matches(REDACTED).count(), 5, "{text}");
+    }
+
+    #[test]
+    fn the_limit_errors_are_redacted_like_every_other() {
+        let secret = "hunter2-token";
+        let too_large = BrokerError::BodyTooLarge {
+            address: format!("http://127.0.0.1:8200/{secret}"),
+            path: format!("/v1/secret/data/{secret}"),
+            limit: 8 * 1024 * 1024,
+            answer: "an OpenBao/Vault response",
+        }
+        .redact(&[secret], None);
+        assert_eq!(
+            too_large.to_string(),
+            "http://127.0.0.1:8200/[redacted]/v1/secret/data/[redacted]: the answer is larger \
+             than 8 MiB (8388608 bytes, the limit for an OpenBao/Vault response); Bridle stopped \
+             reading it"
+        );
+        let crawl = BrokerError::CrawlLimit {
+            address: "http://127.0.0.1:8200".into(),
+            limit: crate::limits::CrawlLimit::Depth,
+            value: 32,
+            crawled: "KV folder",
+            location: format!("secret/{secret}/"),
+        }
+        .redact(&[secret], None);
+        let text = crawl.to_string();
+        assert!(text.contains("KV folder `secret/[redacted]/`"), "{text}");
+        assert!(!text.contains(secret), "{text}");
     }
 }

@@ -13,12 +13,15 @@
 
 pub mod error;
 pub mod kubernetes;
+pub mod limits;
 pub mod mcp;
 pub mod oidc;
 pub mod openbao;
 pub mod profile;
 pub mod secret;
 pub mod spire;
+#[cfg(test)]
+mod test_server;
 
 pub use error::BrokerError;
 pub use profile::{BrokerKind, Profile, TlsOptions, Transport, is_loopback};

@@ -299,10 +299,7 @@ impl Session {
             .get(reqwest::header::CONTENT_TYPE)
             .and_then(|v| v.to_str().ok())
             .is_some_and(|t| t.starts_with("text/event-stream"));
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.http.transport("", &e))?;
+        let bytes = self.http.body("", response).await?;
         if !(200..300).contains(&status) {
             let mut error = self.http.status("", status, &bytes);
             if let (BrokerError::Status { message, .. }, Some(challenge)) = (&mut error, challenge)
@@ -409,7 +406,11 @@ impl Session {
         if (200..300).contains(&status) {
             return Ok(());
         }
-        let bytes = response.bytes().await.unwrap_or_default();
+        // The status is the error; its body only adds words, unless it is too large to read.
+        let bytes = match self.http.body("", response).await {
+            Err(error @ BrokerError::BodyTooLarge { .. }) => return Err(error),
+            other => other.unwrap_or_default(),
+        };
         Err(self.http.status("", status, &bytes))
     }
 

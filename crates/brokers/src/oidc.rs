@@ -21,6 +21,7 @@ use bridle_core::model::{
 };
 use serde_json::{Map, Value, json};
 
+use crate::limits::BodyLimit;
 use crate::spire::sorted;
 use crate::{BrokerError, Collected, Observation, Profile, Secret, UnknownPart};
 
@@ -368,12 +369,15 @@ fn required_str(
 }
 
 /// The HTTP side shared by the OIDC and MCP connectors: one client with the profile's timeouts and
-/// CA, and every failure mapped to a [`BrokerError`] naming the address and path (never a secret).
+/// CA, every answer read up to the cap for the profile's kind ([`crate::limits`]), and every
+/// failure mapped to a [`BrokerError`] naming the address and path (never a secret).
 pub(crate) struct Http {
     pub(crate) client: reqwest::Client,
     /// The profile address without a trailing slash.
     pub(crate) base: String,
     timeout: std::time::Duration,
+    /// The cap on one answer, by the profile's kind.
+    body_limit: BodyLimit,
 }
 
 impl Http {
@@ -382,7 +386,21 @@ impl Http {
             client: profile.http_client()?,
             base: profile.address.as_str().trim_end_matches('/').to_owned(),
             timeout: profile.request_timeout,
+            body_limit: profile.kind.body_limit(),
         })
+    }
+
+    /// The body of the answer to `path`, up to the kind's cap.
+    pub(crate) async fn body(
+        &self,
+        path: &str,
+        response: reqwest::Response,
+    ) -> Result<Vec<u8>, BrokerError> {
+        self.body_limit
+            .read(response, &self.base, &self.shown(path), |e| {
+                self.transport(path, e)
+            })
+            .await
     }
 
     /// `path` relative to the base, or an absolute URL as given.
@@ -453,10 +471,7 @@ impl Http {
         }
         let response = request.send().await.map_err(|e| self.transport(path, &e))?;
         let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport(path, &e))?;
+        let bytes = self.body(path, response).await?;
         if !(200..300).contains(&status) {
             return Err(self.status(path, status, &bytes));
         }
@@ -508,10 +523,7 @@ impl Http {
             .await
             .map_err(|e| self.transport(path, &e))?;
         let status = response.status().as_u16();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport(path, &e))?;
+        let bytes = self.body(path, response).await?;
         if !(200..300).contains(&status) {
             let mut error = self.status(path, status, &bytes);
             if let BrokerError::Status { message, .. } = &mut error {

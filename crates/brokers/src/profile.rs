@@ -26,7 +26,8 @@ impl BrokerKind {
     /// above all) is stored in the database as a setting.
     pub fn settings(self) -> &'static [&'static str] {
         match self {
-            BrokerKind::Openbao => &["namespace", "environment"],
+            // `max_items`, `max_depth`: the crawl limits ([`crate::limits::CrawlLimits`]).
+            BrokerKind::Openbao => &["namespace", "environment", "max_items", "max_depth"],
             BrokerKind::Oidc => &["client_id", "scope", "audience", "resource"],
             BrokerKind::Mcp => &[],
         }
@@ -118,7 +119,7 @@ impl Profile {
     /// The rules every profile obeys before Bridle connects, wherever the profile came from (a
     /// database is input too): `http`/`https` with a host; no user, password, query or fragment in
     /// the address; plain http only to loopback unless the profile allows it; only the settings
-    /// of its kind.
+    /// of its kind, and an OpenBao/Vault profile's crawl limits in range.
     pub fn check(&self) -> Result<(), BrokerError> {
         let refuse = |message: String| BrokerError::Config {
             profile: self.name.clone(),
@@ -164,6 +165,9 @@ impl Profile {
                     allowed.join(", ")
                 }
             )));
+        }
+        if self.kind == BrokerKind::Openbao {
+            crate::limits::CrawlLimits::of(self)?;
         }
         Ok(())
     }

@@ -1,6 +1,6 @@
 //! The OpenBao/Vault HTTP API as this connector uses it: `X-Vault-Token`, `?list=true` for LIST,
 //! and every failure mapped to a [`BrokerError`] naming the address and the API path (never the
-//! token).
+//! token). Every answer is read up to [`OPENBAO_BODY_LIMIT`].
 
 use std::time::Duration;
 
@@ -8,6 +8,7 @@ use serde::de::DeserializeOwned;
 use serde_json::Value;
 
 use super::answers::Envelope;
+use crate::limits::OPENBAO_BODY_LIMIT;
 use crate::{BrokerError, Profile, Secret};
 
 /// A read that the token was not allowed to make: the caller records the part as unknown.
@@ -156,10 +157,9 @@ impl Client {
         }
         let response = request.send().await.map_err(|e| self.transport(&api, &e))?;
         let status = response.status();
-        let bytes = response
-            .bytes()
-            .await
-            .map_err(|e| self.transport(&api, &e))?;
+        let bytes = OPENBAO_BODY_LIMIT
+            .read(response, &self.address, &api, |e| self.transport(&api, e))
+            .await?;
         let parsed = || -> Result<Value, BrokerError> {
             if bytes.is_empty() {
                 return Ok(Value::Null);

@@ -35,6 +35,7 @@ mod walk;
 
 use serde_json::{Value, json};
 
+use crate::limits::CrawlLimits;
 use crate::{BrokerError, Collected, Profile};
 use answers::{Health, OwnToken};
 use client::{Answer, Client, Reply};
@@ -160,8 +161,9 @@ async fn lookup_self(client: &Client) -> Result<OwnToken, BrokerError> {
     }
 }
 
-/// Reads the whole broker and maps it. Transport failures, timeouts, 5xx and malformed answers
-/// fail the sync; a part the token may not read (403) becomes an [`UnknownPart`].
+/// Reads the whole broker and maps it. Transport failures, timeouts, 5xx, malformed answers, an
+/// answer past the body cap and a crawl past the profile's limits fail the sync; a part the
+/// token may not read (403) becomes an [`UnknownPart`].
 pub async fn collect(profile: &Profile) -> Result<Collected, BrokerError> {
     collect_unredacted(profile)
         .await
@@ -169,10 +171,11 @@ pub async fn collect(profile: &Profile) -> Result<Collected, BrokerError> {
 }
 
 async fn collect_unredacted(profile: &Profile) -> Result<Collected, BrokerError> {
+    let limits = CrawlLimits::of(profile)?;
     let client = Client::new(profile)?;
     // The token must be valid at all: a 403 here fails the sync.
     lookup_self(&client).await?;
-    let state = walk::walk(&client).await?;
+    let state = walk::walk(&client, limits).await?;
     Ok(mapping::map(
         state,
         &format!("vault:{}:", profile.name),
