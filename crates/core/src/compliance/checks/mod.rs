@@ -5,6 +5,13 @@
 //! status [`Status::Unknown`] that says which data is missing, never a silent pass. Each check
 //! evaluates one kind of subject (every agent, every live credential…) and yields one finding
 //! per subject, whose id is `check@subject`, stable across runs so that risks can link to it.
+//!
+//! Each entry of the catalog (`CATALOG`, whose descriptions are [`CHECKS`]) carries its
+//! implementation, so no check can be listed without one: either a function of its own over the
+//! lookups shared by all checks (`index.rs`), in the module of its family (`agents`,
+//! `identities`, `credentials`, `grants`, `tools`), or, for the checks that read what an agent
+//! reaches, a function of one agent's classified reach tree (`reach`), which is computed once
+//! per agent for all of them.
 
 mod agents;
 mod credentials;
@@ -14,11 +21,15 @@ mod index;
 mod reach;
 mod tools;
 
+#[cfg(test)]
+mod tests;
+
 use std::fmt;
 
 use crate::graph::PrivilegeGraph;
 use crate::model::Estate;
 use crate::time::Timestamp;
+use Evaluation::{Reach, Scan};
 use index::{Builder, Index};
 #[cfg(test)]
 pub(crate) use reach::LISTED_TARGETS;
@@ -117,148 +128,206 @@ pub struct CheckInfo {
     pub subject: &'static str,
 }
 
-/// Every check, in report order.
-pub const CHECKS: &[CheckInfo] = &[
-    info(
+/// An inventory check: what it is about, and how it is evaluated.
+struct Check {
+    info: CheckInfo,
+    run: Evaluation,
+}
+
+/// How an inventory check is evaluated. Every entry of [`CATALOG`] names its implementation, so
+/// a check cannot be listed without one.
+#[derive(Clone, Copy)]
+enum Evaluation {
+    /// By its own function, over the estate and the shared [`Index`].
+    Scan(fn(&Builder<'_>, &Index<'_>, &Limits) -> Vec<Finding>),
+    /// On each agent's reach tree, which is computed once per agent for every such check
+    /// together ([`reach::evaluate`]); the function writes the agent's finding.
+    Reach(reach::ReachCheck),
+}
+
+/// Every inventory check with its implementation, in report order.
+const CATALOG: &[Check] = &[
+    check(
         "agent-owner",
         "Agent has an owner",
         Severity::Medium,
         "every agent",
+        Scan(agents::owner),
     ),
-    info(
+    check(
         "agent-workload-identity",
         "Agent runs as a workload identity of its own",
         Severity::High,
         "every agent",
+        Scan(agents::workload_identity),
     ),
-    info(
+    check(
         "identity-not-shared",
         "Identity is used by one agent only",
         Severity::High,
         "every identity an agent runs as",
+        Scan(identities::not_shared),
     ),
-    info(
+    check(
         "identity-owner",
         "Non-human identity has an owner",
         Severity::Medium,
         "every non-human identity",
+        Scan(identities::owner),
     ),
-    info(
+    check(
         "human-use-of-nhi",
         "No person may assume or impersonate an agent's identity",
         Severity::High,
         "every non-human identity an agent runs as",
+        Scan(identities::human_use_of_nhi),
     ),
-    info(
+    check(
         "agent-impersonates-human",
         "Agent cannot act as a person",
         Severity::High,
         "every agent",
+        Reach(reach::impersonates_human),
     ),
-    info(
+    check(
         "credential-short-lived",
         "Credential expires within the TTL limit",
         Severity::High,
         "every live credential",
+        Scan(credentials::short_lived),
     ),
-    info(
+    check(
         "credential-rotation",
         "Credential rotated within the rotation limit",
         Severity::Medium,
         "every live credential",
+        Scan(credentials::rotation),
     ),
-    info(
+    check(
         "credential-unused",
         "Credential used within the unused limit",
         Severity::Low,
         "every live credential",
+        Scan(credentials::unused),
     ),
-    info(
+    check(
         "credential-crown-jewel-admin",
         "Live credential carries no admin over a crown jewel",
         Severity::Critical,
         "every live credential",
+        Scan(credentials::crown_jewel_admin),
     ),
-    info(
+    check(
         "expired-credential-stored",
         "Expired credential is not kept in a resource",
         Severity::Medium,
         "every expired credential",
+        Scan(credentials::expired_stored),
     ),
-    info(
+    check(
         "secret-outside-secret-store",
         "Credential is not kept in code, tickets, chat or file shares",
         Severity::High,
         "every credential held by a resource",
+        Scan(credentials::outside_secret_store),
     ),
-    info(
+    check(
         "autonomous-standing-access",
         "Autonomous agent holds no standing grant",
         Severity::High,
         "every autonomous agent",
+        Scan(agents::standing_access),
     ),
-    info(
+    check(
         "jit-grant-expiry",
         "Just-in-time grant has an expiry",
         Severity::Medium,
         "every live just-in-time grant",
+        Scan(grants::jit_expiry),
     ),
-    info(
+    check(
         "approval-gated-data-access",
         "Approval-gated agent cannot collect or change data before approval",
         Severity::Medium,
         "every supervised or assistive agent",
+        Scan(agents::approval_gated),
     ),
-    info(
+    check(
         "crown-jewel-reach",
         "Agent reaches no crown jewel",
         Severity::High,
         "every agent",
+        Reach(reach::crown_jewel_reach),
     ),
-    info(
+    check(
         "secret-store-exposure",
         "Reachable secret stores expose no stronger identity's credentials",
         Severity::High,
         "every agent",
+        Reach(reach::secret_store_exposure),
     ),
-    info(
+    check(
         "environment-isolation",
         "Agent reaches only resources of its own environment",
         Severity::High,
         "every agent",
+        Reach(reach::environment_isolation),
     ),
-    info(
+    check(
         "tool-own-identity",
         "Tool acting on restricted data has its own identity",
         Severity::High,
         "every tool",
+        Scan(tools::own_identity),
     ),
-    info(
+    check(
         "grant-provenance",
         "Grant has a recorded source",
         Severity::Low,
         "every grant",
+        Scan(grants::provenance),
     ),
-    info(
+    check(
         "grant-expired-on-record",
         "Expired grant is removed",
         Severity::Low,
         "every grant",
+        Scan(grants::expired_on_record),
     ),
 ];
 
-const fn info(
+const fn check(
     id: &'static str,
     title: &'static str,
     severity: Severity,
     subject: &'static str,
-) -> CheckInfo {
-    CheckInfo {
-        id,
-        title,
-        severity,
-        subject,
+    run: Evaluation,
+) -> Check {
+    Check {
+        info: CheckInfo {
+            id,
+            title,
+            severity,
+            subject,
+        },
+        run,
     }
+}
+
+/// Every inventory check, in report order: what `CATALOG` says each is about. (The flow checks,
+/// [`crate::flow::FLOW_CHECKS`] and [`crate::flow::DRIFT_CHECKS`], are described by the same
+/// type and evaluated by the flow verifier.)
+pub const CHECKS: &[CheckInfo] = &infos::<{ CATALOG.len() }>();
+
+/// The [`CheckInfo`] of every [`CATALOG`] entry, in order (evaluated at compile time).
+const fn infos<const N: usize>() -> [CheckInfo; N] {
+    let mut infos = [CATALOG[0].info; N];
+    let mut n = 1;
+    while n < N {
+        infos[n] = CATALOG[n].info;
+        n += 1;
+    }
+    infos
 }
 
 /// The check with this id: an inventory check or a flow check (design or drift).
@@ -299,39 +368,24 @@ pub fn evaluate(
     limits: &Limits,
 ) -> Vec<Finding> {
     let index = Index::new(estate, graph, at);
-    let mut reach_found = reach::reach_checks(&index);
+    let reach_checks: Vec<(Builder<'_>, reach::ReachCheck)> = CATALOG
+        .iter()
+        .filter_map(|check| match check.run {
+            Reach(run) => Some((Builder { check: &check.info }, run)),
+            Scan(_) => None,
+        })
+        .collect();
+    let mut reached = reach::evaluate(&index, &reach_checks).into_iter();
     let mut findings = Vec::new();
-    for check in CHECKS {
-        let mut found = match reach_found.remove(check.id) {
-            Some(found) => found,
-            None => run(check, &index, limits),
+    for check in CATALOG {
+        let mut found = match check.run {
+            Scan(run) => run(&Builder { check: &check.info }, &index, limits),
+            Reach(_) => reached
+                .next()
+                .expect("reach::evaluate returns one list per reach check"),
         };
         found.sort_by(|a, b| a.subject.cmp(&b.subject));
         findings.extend(found);
     }
     findings
-}
-
-fn run(check: &CheckInfo, ix: &Index<'_>, limits: &Limits) -> Vec<Finding> {
-    let b = Builder { check };
-    match check.id {
-        "agent-owner" => agents::owner(&b, ix, limits),
-        "agent-workload-identity" => agents::workload_identity(&b, ix, limits),
-        "autonomous-standing-access" => agents::standing_access(&b, ix, limits),
-        "approval-gated-data-access" => agents::approval_gated(&b, ix, limits),
-        "identity-not-shared" => identities::not_shared(&b, ix, limits),
-        "identity-owner" => identities::owner(&b, ix, limits),
-        "human-use-of-nhi" => identities::human_use_of_nhi(&b, ix, limits),
-        "credential-short-lived" => credentials::short_lived(&b, ix, limits),
-        "credential-rotation" => credentials::rotation(&b, ix, limits),
-        "credential-unused" => credentials::unused(&b, ix, limits),
-        "credential-crown-jewel-admin" => credentials::crown_jewel_admin(&b, ix, limits),
-        "expired-credential-stored" => credentials::expired_stored(&b, ix, limits),
-        "secret-outside-secret-store" => credentials::outside_secret_store(&b, ix, limits),
-        "jit-grant-expiry" => grants::jit_expiry(&b, ix, limits),
-        "grant-provenance" => grants::provenance(&b, ix, limits),
-        "grant-expired-on-record" => grants::expired_on_record(&b, ix, limits),
-        "tool-own-identity" => tools::own_identity(&b, ix, limits),
-        other => unreachable!("check `{other}` has no implementation"),
-    }
 }

@@ -1,60 +1,53 @@
-//! The checks that read what each agent reaches.
-
-use std::collections::HashMap;
+//! The checks that read what each agent reaches (catalog entries evaluated by
+//! [`Evaluation::Reach`](super::Evaluation)). They run together, agent by agent (spread over the
+//! cores), on one reach tree per agent that is dropped as soon as its findings are written:
+//! holding every agent's reach at once does not fit in memory on a large estate (2,000 agents
+//! reaching 100,000 entities each). The tree is classified once ([`Classified`]) into what the
+//! checks read, so a check added here costs no further reach computation.
 
 use super::index::{Builder, Index};
-use super::{Finding, Status, check_info};
+use super::{Finding, Status};
 use crate::graph::{ReachTree, TreeReached};
 use crate::model::{Action, Agent, EntityKind, Resource, ResourceKind};
 
-/// The checks that read what each agent reaches. They run together, agent by agent (spread over
-/// the cores), on one reach tree per agent that is dropped as soon as its findings are written:
-/// holding every agent's reach at once does not fit in memory on a large estate (2,000 agents
-/// reaching 100,000 entities each).
-const REACH_CHECKS: [&str; 4] = [
-    "agent-impersonates-human",
-    "crown-jewel-reach",
-    "secret-store-exposure",
-    "environment-isolation",
-];
+/// A reach check: the finding about agent `a` from what it reaches.
+pub(super) type ReachCheck = fn(&Builder<'_>, &Index<'_>, &Agent, &Classified<'_, '_>) -> Finding;
 
 /// A finding lists at most this many reached targets with their witness paths (the nearest,
 /// then by id) and counts the rest: on a large estate an agent reaches tens of thousands of
 /// resources, and a finding is read by a person (`bridle reach` lists everything).
 pub(crate) const LISTED_TARGETS: usize = 20;
 
-pub(super) fn reach_checks(ix: &Index<'_>) -> HashMap<&'static str, Vec<Finding>> {
-    let builders = REACH_CHECKS.map(|id| Builder {
-        check: check_info(id).expect("every reach check is in CHECKS"),
-    });
-    let per_agent: Vec<[Finding; 4]> = crate::graph::parallel_map(&ix.estate.agents, 8, |agents| {
-        agents
-            .iter()
-            .map(|a| {
-                let tree = ix.graph.reach_tree(&a.id).ok();
-                let reached = Classified::of(ix, tree.as_ref());
-                [
-                    impersonates_human(&builders[0], a, &reached),
-                    crown_jewel_reach(&builders[1], a, &reached),
-                    secret_store_exposure(&builders[2], ix, a, &reached),
-                    environment_isolation(&builders[3], a, &reached),
-                ]
-            })
-            .collect()
-    });
-    let mut found: HashMap<&'static str, Vec<Finding>> =
-        REACH_CHECKS.iter().map(|id| (*id, Vec::new())).collect();
-    for findings in per_agent {
-        for (id, finding) in REACH_CHECKS.iter().zip(findings) {
-            found.get_mut(id).expect("initialised above").push(finding);
+/// Runs `checks` over every agent, one reach tree per agent for all of them: one list of
+/// findings per check, in the order of `checks`, each in agent order.
+pub(super) fn evaluate(ix: &Index<'_>, checks: &[(Builder<'_>, ReachCheck)]) -> Vec<Vec<Finding>> {
+    let per_agent = checks.len();
+    if per_agent == 0 {
+        return Vec::new();
+    }
+    // Agent by agent, the findings of every check in turn.
+    let all: Vec<Finding> = crate::graph::parallel_map(&ix.estate.agents, 8, |agents| {
+        let mut found = Vec::with_capacity(agents.len() * per_agent);
+        for a in agents {
+            let tree = ix.graph.reach_tree(&a.id).ok();
+            let reached = Classified::of(ix, tree.as_ref());
+            found.extend(checks.iter().map(|(b, run)| run(b, ix, a, &reached)));
         }
+        found
+    });
+    let mut found: Vec<Vec<Finding>> = checks
+        .iter()
+        .map(|_| Vec::with_capacity(ix.estate.agents.len()))
+        .collect();
+    for (n, finding) in all.into_iter().enumerate() {
+        found[n % per_agent].push(finding);
     }
     found
 }
 
 /// What one agent reaches, sorted once into what the reach checks read (one lookup per reached
 /// entity rather than one per check).
-struct Classified<'t, 'a> {
+pub(super) struct Classified<'t, 'a> {
     tree: Option<&'t ReachTree>,
     /// Identities of people.
     humans: Vec<&'t TreeReached>,
@@ -131,7 +124,12 @@ fn some_ids(ids: &[String]) -> String {
     }
 }
 
-fn impersonates_human(b: &Builder<'_>, a: &Agent, reach: &Classified) -> Finding {
+pub(super) fn impersonates_human(
+    b: &Builder<'_>,
+    _ix: &Index<'_>,
+    a: &Agent,
+    reach: &Classified,
+) -> Finding {
     // Running as a person is reported by `agent-workload-identity`.
     let reached: Vec<&TreeReached> = reach
         .humans
@@ -170,7 +168,12 @@ fn impersonates_human(b: &Builder<'_>, a: &Agent, reach: &Classified) -> Finding
     f
 }
 
-fn crown_jewel_reach(b: &Builder<'_>, a: &Agent, reach: &Classified) -> Finding {
+pub(super) fn crown_jewel_reach(
+    b: &Builder<'_>,
+    _ix: &Index<'_>,
+    a: &Agent,
+    reach: &Classified,
+) -> Finding {
     let jewels = reach.crown_jewels.clone();
     let (Some(tree), false) = (reach.tree, jewels.is_empty()) else {
         let resources = reach.resources.len();
@@ -214,7 +217,7 @@ fn crown_jewel_reach(b: &Builder<'_>, a: &Agent, reach: &Classified) -> Finding 
     f
 }
 
-fn secret_store_exposure(
+pub(super) fn secret_store_exposure(
     b: &Builder<'_>,
     ix: &Index<'_>,
     a: &Agent,
@@ -280,7 +283,12 @@ fn secret_store_exposure(
     f
 }
 
-fn environment_isolation(b: &Builder<'_>, a: &Agent, reach: &Classified) -> Finding {
+pub(super) fn environment_isolation(
+    b: &Builder<'_>,
+    _ix: &Index<'_>,
+    a: &Agent,
+    reach: &Classified,
+) -> Finding {
     let reached = &reach.resources;
     let tree = reach.tree;
     let Some(env) = a.environment.as_deref() else {
