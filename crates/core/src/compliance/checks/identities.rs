@@ -1,0 +1,126 @@
+//! The checks about identities: who runs as them, who owns them, and whether a person may act as
+//! an agent's identity.
+
+use std::collections::BTreeSet;
+
+use super::index::{Builder, Index};
+use super::{Finding, Limits, Status};
+use crate::model::{Action, IdentityKind};
+
+/// `identity-not-shared`: one finding for every identity an agent runs as.
+pub(super) fn not_shared(b: &Builder<'_>, ix: &Index<'_>, _limits: &Limits) -> Vec<Finding> {
+    ix.agents_of_identity
+        .iter()
+        .map(|(identity, agents)| {
+            let names: Vec<String> = agents
+                .iter()
+                .map(|a| {
+                    format!(
+                        "{} ({})",
+                        a.id,
+                        a.environment.as_deref().unwrap_or("environment unknown")
+                    )
+                })
+                .collect();
+            if agents.len() > 1 {
+                let environments: BTreeSet<_> =
+                    agents.iter().map(|a| a.environment.as_deref()).collect();
+                let mut evidence = vec![format!(
+                    "{} agents run as it: {}",
+                    agents.len(),
+                    names.join(", ")
+                )];
+                if environments.len() > 1 {
+                    evidence.push("the agents run in different environments".to_owned());
+                }
+                b.finding(
+                    identity,
+                    Status::Fail,
+                    format!("identity shared by {} agents", agents.len()),
+                    evidence,
+                )
+                .with_entities(agents.iter().map(|a| a.id.clone()))
+            } else {
+                b.finding(
+                    identity,
+                    Status::Pass,
+                    format!("used by {} only", agents[0].id),
+                    vec![format!("runs_as of {}", names.join(", "))],
+                )
+                .with_entities([agents[0].id.clone()])
+            }
+        })
+        .collect()
+}
+
+/// `identity-owner`: one finding for every non-human identity.
+pub(super) fn owner(b: &Builder<'_>, ix: &Index<'_>, _limits: &Limits) -> Vec<Finding> {
+    let estate = ix.estate;
+    estate
+        .identities
+        .iter()
+        .filter(|i| i.kind != IdentityKind::Human)
+        .map(|i| match &i.owner {
+            Some(owner) => b.finding(
+                &i.id,
+                Status::Pass,
+                format!("owned by {owner}"),
+                vec![format!("owner: {owner}")],
+            ),
+            None => b.finding(
+                &i.id,
+                Status::Fail,
+                "identity has no owner",
+                vec![format!("{} identity with owner: null", i.kind)],
+            ),
+        })
+        .collect()
+}
+
+/// `human-use-of-nhi`: one finding for every non-human identity an agent runs as.
+pub(super) fn human_use_of_nhi(b: &Builder<'_>, ix: &Index<'_>, _limits: &Limits) -> Vec<Finding> {
+    let estate = ix.estate;
+    let at = ix.at;
+    ix.agents_of_identity
+        .iter()
+        .filter(|(identity, _)| !ix.is_human(identity))
+        .map(|(identity, agents)| {
+            let mut humans = Vec::new();
+            let mut evidence = vec![format!(
+                "runs_as of {}",
+                agents
+                    .iter()
+                    .map(|a| a.id.as_str())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            )];
+            for grant in &estate.grants {
+                if grant.target == *identity
+                    && !grant.is_expired_at(at)
+                    && ix.is_human(&grant.subject)
+                    && (grant.actions.contains(Action::Assume)
+                        || grant.actions.contains(Action::Impersonate))
+                {
+                    evidence.push(format!(
+                        "{} may {} it (grant {})",
+                        grant.subject, grant.actions, grant.id
+                    ));
+                    humans.push(grant.subject.clone());
+                    humans.push(grant.id.clone());
+                }
+            }
+            if humans.is_empty() {
+                b.finding(identity, Status::Pass, "no person may act as it", evidence)
+            } else {
+                b.finding(
+                    identity,
+                    Status::Fail,
+                    "a person may act as this agent identity",
+                    evidence,
+                )
+                .with_entities(humans)
+            }
+            .with_entities(agents.iter().map(|a| a.id.clone()))
+        })
+        .collect()
+}
