@@ -76,7 +76,9 @@ pub fn parse_policy(name: &str, text: &str) -> Result<Policy, PolicyError> {
     let mut blocks: Vec<(String, serde_json::Value, Option<usize>)> = Vec::new();
     if text.trim_start().starts_with('{') {
         let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| error(e.line(), e.column(), e.to_string()))?;
+            // serde_json counts a column 0 right after a line break; columns start at 1 here.
+            serde_json::from_str(text)
+                .map_err(|e| error(e.line(), e.column().max(1), e.to_string()))?;
         let list = match value.get("path").cloned().unwrap_or_default() {
             serde_json::Value::Array(list) => list,
             serde_json::Value::Null => Vec::new(),
@@ -449,6 +451,10 @@ path "sys/leases/*" { capabilities = ["sudo", "read", "scan"] }
             (policy.rules[0].path.as_str(), policy.rules[0].line),
             ("kv/a\"b", 3)
         );
+        // A JSON policy broken right after a line break: column 1, not 0.
+        let error =
+            parse_policy("json", "{\"path\": {\"a\": {\"\ncapabilities\": 1}}}").unwrap_err();
+        assert_eq!((error.line, error.column), (2, 1), "{error}");
     }
 
     #[test]
