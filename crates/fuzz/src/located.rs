@@ -100,13 +100,17 @@ fn snake_case(key: &str) -> String {
 }
 
 /// Checks a 1-based line and column against the text: the line exists (or is the one just past
-/// a final newline) and the column is at most one past that line's end.
+/// the end, at column 1) and the column is at most one past that line's end.
 pub fn check_line_column(text: &[u8], line: usize, column: usize) -> Result<(), String> {
     let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
     if line == 0 || column == 0 {
         return Err(format!(
             "line {line} column {column}: lines and columns start at 1"
         ));
+    }
+    // The end of a text without a final newline may be reported as the start of the next line.
+    if line == lines.len() + 1 && column == 1 {
+        return Ok(());
     }
     let Some(content) = lines.get(line - 1) else {
         return Err(format!(
@@ -147,7 +151,9 @@ mod tests {
         let text = b"{\n  \"a\": 1\n}\n";
         assert!(check_line_column(text, 2, 3).is_ok());
         assert!(check_line_column(text, 4, 1).is_ok());
-        assert!(check_line_column(text, 5, 1).is_err());
+        assert!(check_line_column(text, 5, 1).is_ok());
+        assert!(check_line_column(text, 5, 2).is_err());
+        assert!(check_line_column(text, 6, 1).is_err());
         assert!(check_line_column(text, 1, 0).is_err());
         assert!(check_line_column(text, 1, 9).is_err());
     }

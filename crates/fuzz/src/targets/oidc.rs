@@ -305,7 +305,7 @@ impl Fixture {
     fn new() -> Fixture {
         let dir = tempfile::tempdir().expect("a temporary directory for the client secret");
         let path = dir.path().join("client-secret");
-        std::fs::write(&path, "fuzz-client-secret\n").expect("writing the client secret");
+        write_private(&path, b"fuzz-client-secret\n");
         Fixture {
             server: Server::start(),
             runtime: RefCell::new(runtime()),
@@ -313,6 +313,18 @@ impl Fixture {
             _dir: dir,
         }
     }
+}
+
+/// Writes a file only its owner may read: the connector refuses a secret file others can read.
+fn write_private(path: &std::path::Path, contents: &[u8]) {
+    use std::io::Write as _;
+    let mut options = std::fs::OpenOptions::new();
+    options.write(true).create_new(true);
+    #[cfg(unix)]
+    std::os::unix::fs::OpenOptionsExt::mode(&mut options, 0o600);
+    let mut file = options.open(path).expect("creating the client secret file");
+    file.write_all(contents)
+        .expect("writing the client secret file");
 }
 
 fn property(fixture: &Fixture, case: &OidcCase) -> Result<(), String> {
