@@ -56,7 +56,12 @@ pub fn parse_flow(text: &str) -> Result<Flow, FlowDocumentError> {
             }
             FlowDocumentError {
                 problems: vec![FlowProblem {
-                    path: if path == "." { "$".to_owned() } else { path },
+                    // An unknown field named `` at the top has an empty path of its own.
+                    path: if path == "." || path.is_empty() {
+                        "$".to_owned()
+                    } else {
+                        path
+                    },
                     message,
                 }],
             }

@@ -530,6 +530,9 @@ fn document_errors_say_where_and_what() {
         assert_eq!(error.problems.len(), 1, "{error}");
         assert!(error.problems[0].message.contains(" at line "), "{error}");
     }
+    // An unknown field with an empty name is located at the document, not nowhere.
+    let error = parse_flow("'': bridle.flow/v1\n").unwrap_err();
+    assert_eq!(error.problems[0].path, "$", "{error}");
 }
 
 #[test]
