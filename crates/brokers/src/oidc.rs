@@ -262,6 +262,9 @@ async fn collect_unredacted(profile: &Profile) -> Result<Collected, BrokerError>
     });
     let scope = granted_scope.unwrap_or_default();
     let actions = scope_actions(&scope);
+    // A token may name an audience twice: it is still one resource and one grant.
+    audiences.sort();
+    audiences.dedup();
     for audience in audiences {
         if audience == client_id {
             continue;
