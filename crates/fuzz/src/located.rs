@@ -19,6 +19,12 @@ pub enum Resolved {
 /// path is tried. A key also matches its lowerCamel spelling (`spiffe_id` for `spiffeId`), since
 /// readers that take both report the snake_case name.
 pub fn resolve(document: &Value, path: &str) -> Resolved {
+    // A top-level key is its own path, whatever it looks like (`$x`, `..`, `[`).
+    if let Value::Object(map) = document
+        && map.contains_key(path)
+    {
+        return Resolved::Whole;
+    }
     let path = path.strip_prefix('$').unwrap_or(path);
     let path = path.strip_prefix('.').unwrap_or(path);
     let rest = unmatched(document, path, true);
@@ -144,6 +150,9 @@ mod tests {
         assert_eq!(resolve(&doc, "agents[1].id"), Resolved::Outside);
         assert_eq!(resolve(&doc, "spiffe_id.path"), Resolved::Whole);
         assert_eq!(resolve(&doc, "grants[0].id"), Resolved::Outside);
+        let odd = json!({"..": 1, "$[": 2});
+        assert_eq!(resolve(&odd, ".."), Resolved::Whole);
+        assert_eq!(resolve(&odd, "$["), Resolved::Whole);
     }
 
     #[test]

@@ -3,8 +3,8 @@
 //!
 //! Properties: no panic; every rejection is a `BrokerError::File` naming the file, with a
 //! non-empty location and message; in a document that is JSON, the location names a node of it
-//! (or a field missing from one that is there); in text that is not JSON, the message says the
-//! line; an accepted file maps to an estate that the estate reader accepts as it stands (the
+//! (or a field missing from one that is there); a rejection of text that is not JSON as a whole
+//! (`$`) says the line; an accepted file maps to an estate that the estate reader accepts as it stands (the
 //! import writes that estate out and reads it back, and a rejection there would point into a
 //! document the user never wrote).
 
@@ -88,7 +88,9 @@ pub fn property(
             match serde_json::from_slice::<Value>(bytes) {
                 Ok(tree) => check_path(&tree, &location, false)
                     .map_err(|p| fail(format!("`{location}: {message}`: {p}"))),
-                Err(_) if !message.contains("line ") => Err(fail(format!(
+                // Not a JSON tree (a syntax error, or a number only an ignored field holds):
+                // the document as a whole must then say the line.
+                Err(_) if location == "$" && !message.contains("line ") => Err(fail(format!(
                     "a syntax error without a line: `{location}: {message}`"
                 ))),
                 Err(_) => Ok(()),

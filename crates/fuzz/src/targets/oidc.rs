@@ -414,3 +414,49 @@ pub fn run(seed: u64, cases_to_run: u32) -> Outcome {
     let fixture = Fixture::new();
     check(seed, cases_to_run, cases(), |case| property(&fixture, case))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn plain() -> AnswerPlan {
+        AnswerPlan {
+            edits: Vec::new(),
+            damage: Vec::new(),
+            status: 200,
+            cut: None,
+            pretty: false,
+        }
+    }
+
+    /// A case whose token carries exactly `claims`.
+    fn token_with(claims: Value) -> OidcCase {
+        let encode = |v: &Value| URL_SAFE_NO_PAD.encode(serde_json::to_vec(v).unwrap());
+        OidcCase {
+            discovery: plain(),
+            jwks: plain(),
+            token: plain(),
+            access_token: AccessToken::Opaque(format!(
+                "{}.{}.c2lnbmF0dXJl",
+                encode(&header_template()),
+                encode(&claims)
+            )),
+            client: true,
+        }
+    }
+
+    #[test]
+    fn the_unmutated_issuer_is_accepted() {
+        let fixture = Fixture::new();
+        property(&fixture, &token_with(claims_template())).unwrap();
+    }
+
+    #[test]
+    fn an_audience_named_twice_maps_to_one_resource() {
+        // Found by the fuzz tests: the sync failed with "duplicate id oidc-audience:…".
+        let fixture = Fixture::new();
+        let mut claims = claims_template();
+        claims["aud"] = json!(["api://tickets", "api://tickets"]);
+        property(&fixture, &token_with(claims)).unwrap();
+    }
+}
