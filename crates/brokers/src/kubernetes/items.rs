@@ -167,7 +167,7 @@ pub(super) fn read_item(mut value: Value, index: usize, file: &str) -> Result<It
             let inner = e.path().to_string();
             BrokerError::File {
                 file: file.to_owned(),
-                location: if inner == "." {
+                location: if inner == "." || inner.is_empty() {
                     format!("items[{index}]")
                 } else if inner.starts_with('[') {
                     // An item that is an array: `items[1][0]`, not `items[1].[0]`.
