@@ -109,6 +109,21 @@ fn snake_case(key: &str) -> String {
 /// the end, at column 1) and the column is at most one past that line's end.
 pub fn check_line_column(text: &[u8], line: usize, column: usize) -> Result<(), String> {
     let lines: Vec<&[u8]> = text.split(|&b| b == b'\n').collect();
+    check_lines(&lines, line, column)
+}
+
+/// [`check_line_column`] for YAML, whose line breaks are also a lone CR, NEL, LS and PS (the
+/// parser counts them, so a line and column after one are right in YAML's terms).
+pub fn check_yaml_line_column(text: &[u8], line: usize, column: usize) -> Result<(), String> {
+    let text = String::from_utf8_lossy(text).replace("\r\n", "\n");
+    let lines: Vec<&[u8]> = text
+        .split(['\n', '\r', '\u{85}', '\u{2028}', '\u{2029}'])
+        .map(str::as_bytes)
+        .collect();
+    check_lines(&lines, line, column)
+}
+
+fn check_lines(lines: &[&[u8]], line: usize, column: usize) -> Result<(), String> {
     if line == 0 || column == 0 {
         return Err(format!(
             "line {line} column {column}: lines and columns start at 1"
@@ -165,5 +180,8 @@ mod tests {
         assert!(check_line_column(text, 6, 1).is_err());
         assert!(check_line_column(text, 1, 0).is_err());
         assert!(check_line_column(text, 1, 9).is_err());
+        assert!(check_line_column("a\u{2028}b".as_bytes(), 2, 1).is_ok());
+        assert!(check_yaml_line_column("a\u{2028}b".as_bytes(), 2, 2).is_ok());
+        assert!(check_yaml_line_column(b"a\r\nb", 3, 2).is_err());
     }
 }

@@ -324,7 +324,7 @@ pub fn fuzz_string(words: &'static [&'static str]) -> BoxedStrategy<String> {
 }
 
 /// Integers at the edges of the types readers convert them to, and the ends of chrono's range.
-const EDGE_INTEGERS: &[i64] = &[
+pub const EDGE_INTEGERS: &[i64] = &[
     0,
     -1,
     1,

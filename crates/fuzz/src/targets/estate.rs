@@ -15,7 +15,7 @@ use serde_json::Value;
 
 use super::{Input, check_path};
 use crate::harness::{Outcome, check, no_panic, with_input};
-use crate::located::check_line_column;
+use crate::located::{check_line_column, check_yaml_line_column};
 use crate::mutate::{
     JSON_TOKENS, YAML_TOKENS, apply_bytes, apply_tree, byte_edits, to_json, to_yaml, tree_edits,
 };
@@ -153,6 +153,7 @@ fn tree_of(bytes: &[u8], syntax: Syntax) -> Option<Value> {
 fn check_diagnostic(
     diagnostic: &Diagnostic,
     bytes: &[u8],
+    syntax: Syntax,
     tree: Option<&Value>,
 ) -> Result<(), String> {
     if diagnostic.message.trim().is_empty() {
@@ -162,8 +163,11 @@ fn check_diagnostic(
         ));
     }
     match &diagnostic.location {
-        Location::LineColumn { line, column } => check_line_column(bytes, *line, *column)
-            .map_err(|problem| format!("`{diagnostic}`: {problem}")),
+        Location::LineColumn { line, column } => match syntax {
+            Syntax::Json => check_line_column(bytes, *line, *column),
+            Syntax::Yaml => check_yaml_line_column(bytes, *line, *column),
+        }
+        .map_err(|problem| format!("`{diagnostic}`: {problem}")),
         Location::Path(path) => {
             if path.is_empty() && diagnostic.is_error() {
                 return Err(format!("an error without a location: `{diagnostic}`"));
@@ -190,7 +194,7 @@ fn property(input: &Input, syntax: Syntax) -> Result<(), String> {
     }
     let tree = tree_of(bytes, syntax);
     for diagnostic in &parsed.diagnostics {
-        check_diagnostic(diagnostic, bytes, tree.as_ref()).map_err(fail)?;
+        check_diagnostic(diagnostic, bytes, syntax, tree.as_ref()).map_err(fail)?;
     }
     if let Some(tree) = &tree {
         for open in &parsed.unresolved {

@@ -14,13 +14,11 @@ use std::cell::RefCell;
 use std::sync::{Arc, Mutex};
 
 use bridle_brokers::{BrokerError, BrokerKind, Profile, TlsOptions, Transport};
-use bridle_core::estate::{self, Syntax};
 use proptest::collection::vec;
 use proptest::prelude::*;
 use serde_json::{Map, Value, json};
 
 use super::answer::{AnswerPlan, answer_plan, served_summary};
-use super::errors_text;
 use crate::harness::{Outcome, check, no_panic};
 use crate::http::{Handler, Reply, Request, Server};
 
@@ -314,19 +312,7 @@ fn property(
     let any_cut =
         case.initialize.plan.cut.is_some() || case.pages.iter().any(|p| p.plan.cut.is_some());
     match result {
-        Ok(collected) => {
-            let mut canonical = Vec::new();
-            estate::write_canonical(&collected.estate, &mut canonical)
-                .map_err(|e| fail(format!("writing the mapped estate: {e}")))?;
-            let parsed = no_panic(|| estate::parse(&canonical, Syntax::Json)).map_err(fail)?;
-            match parsed.estate {
-                Some(_) => Ok(()),
-                None => Err(fail(format!(
-                    "accepted, but the mapped estate is rejected: {}",
-                    errors_text(&parsed.diagnostics)
-                ))),
-            }
-        }
+        Ok(collected) => super::check_connector_estate(&collected.estate).map_err(fail),
         Err(BrokerError::Malformed {
             address: at,
             detail,

@@ -54,3 +54,41 @@ pub(crate) fn errors_text(diagnostics: &[Diagnostic]) -> String {
         .collect::<Vec<_>>()
         .join("; ")
 }
+
+/// Checks that a connector's estate is one the estate reader accepts. A sync reads it back the
+/// same way and fails naming the address and the first errors; ids longer than the estate allows
+/// (a tool or audience name of hundreds of bytes) are refused that way by design, every other
+/// error is a mapping bug.
+pub(crate) fn check_connector_estate(estate: &bridle_core::model::Estate) -> Result<(), String> {
+    use bridle_core::estate::{self, Location, Syntax};
+    let mut canonical = Vec::new();
+    estate::write_canonical(estate, &mut canonical)
+        .map_err(|e| format!("writing the mapped estate: {e}"))?;
+    let parsed = crate::harness::no_panic(|| estate::parse(&canonical, Syntax::Json))?;
+    let mapping_errors: Vec<&Diagnostic> = parsed
+        .diagnostics
+        .iter()
+        .filter(|d| d.is_error())
+        .filter(|d| {
+            let over_long = d.message.starts_with("an id must be at most");
+            // A reference to an over-long id is unknown because its entity was refused.
+            let to_refused = d.message.starts_with("unknown id")
+                && matches!(&d.location, Location::Path(_))
+                && d.message.len() > estate::MAX_ID_BYTES;
+            !over_long && !to_refused
+        })
+        .collect();
+    if mapping_errors.is_empty() {
+        Ok(())
+    } else {
+        Err(format!(
+            "accepted, but the mapped estate is rejected: {}",
+            mapping_errors
+                .iter()
+                .take(5)
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join("; ")
+        ))
+    }
+}
