@@ -35,40 +35,40 @@ fn check(target: Target, default_seed: u64, default_cases: u32) {
 
 #[test]
 fn estate_json() {
-    check(Target::EstateJson, 0xE57A7E_01, 300);
+    check(Target::EstateJson, 101, 300);
 }
 
 #[test]
 fn estate_yaml() {
-    check(Target::EstateYaml, 0xE57A7E_02, 300);
+    check(Target::EstateYaml, 102, 300);
 }
 
 #[test]
 fn flow() {
-    check(Target::Flow, 0xF10_03, 300);
+    check(Target::Flow, 103, 300);
 }
 
 #[test]
 fn hcl_policy() {
-    check(Target::HclPolicy, 0x4C1_04, 300);
+    check(Target::HclPolicy, 104, 300);
 }
 
 #[test]
 fn spire() {
-    check(Target::Spire, 0x5B1_05, 300);
+    check(Target::Spire, 105, 300);
 }
 
 #[test]
 fn kubernetes() {
-    check(Target::Kubernetes, 0x8_06, 200);
+    check(Target::Kubernetes, 106, 200);
 }
 
 #[test]
 fn oidc() {
-    check(Target::Oidc, 0x01DC_07, 150);
+    check(Target::Oidc, 107, 150);
 }
 
 #[test]
 fn mcp() {
-    check(Target::Mcp, 0x3C9_08, 150);
+    check(Target::Mcp, 108, 150);
 }

@@ -46,7 +46,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 let minutes: f64 = value("a number of minutes")?
                     .parse()
                     .map_err(|_| format!("--minutes takes a number\n{}", usage()))?;
-                if !(minutes > 0.0) {
+                if !minutes.is_finite() || minutes <= 0.0 {
                     return Err("--minutes must be positive".to_owned());
                 }
                 options.minutes = Some(minutes);

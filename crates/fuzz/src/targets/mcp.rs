@@ -126,7 +126,7 @@ fn tool(index: usize) -> Value {
         "title": "A tool",
         "description": "Does something to something",
         "inputSchema": {"type": "object", "properties": {"query": {"type": "string"}}},
-        "annotations": {"readOnlyHint": index % 2 == 0, "destructiveHint": false,
+        "annotations": {"readOnlyHint": index.is_multiple_of(2), "destructiveHint": false,
                         "idempotentHint": true, "openWorldHint": null},
     })
 }
