@@ -491,9 +491,14 @@ fn unix_time(seconds: i64) -> Result<Option<Timestamp>, String> {
     if seconds == 0 {
         return Ok(None);
     }
+    use chrono::Datelike as _;
+    // RFC 3339, the estate's time format, writes four-digit years only.
     chrono::DateTime::from_timestamp(seconds, 0)
+        .filter(|time| (0..=9999).contains(&time.year()))
         .map(Some)
-        .ok_or_else(|| format!("{seconds} is not a representable Unix time"))
+        .ok_or_else(|| {
+            format!("{seconds} is not a Unix time between the years 0 and 9999 (RFC 3339)")
+        })
 }
 
 /// Observation facts are kept with sorted keys (a stable drift key and stable snapshots).
@@ -582,6 +587,14 @@ pub(crate) mod tests {
             }
             other => panic!("expected a located file error, got {other:?}"),
         }
+        // Found by the fuzz tests: the year 10000 was mapped, then refused by the import.
+        match read_text(&one_entry(r#""expires_at":"253402300800""#)) {
+            Err(BrokerError::File {
+                location, message, ..
+            }) => assert_eq!(location, "entries[0].expires_at", "{message}"),
+            other => panic!("expected a located file error, got {other:?}"),
+        }
+        assert!(read_text(&one_entry(r#""expires_at":"253402300799""#)).is_ok());
         match read_text("{\"\": [1}") {
             Err(BrokerError::File {
                 location, message, ..
