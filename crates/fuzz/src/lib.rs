@@ -64,6 +64,16 @@ impl Target {
         Target::ALL.into_iter().find(|t| t.name() == name)
     }
 
+    /// Cases per batch of a long run: about ten seconds of each target, so a run keeps to its
+    /// time (the connectors' cases each build an HTTP client and make several requests).
+    pub fn batch(self) -> u32 {
+        match self {
+            Target::Oidc | Target::Mcp => 200,
+            Target::Kubernetes => 1000,
+            _ => 5000,
+        }
+    }
+
     /// Checks `cases` inputs drawn with `seed`.
     pub fn run(self, seed: u64, cases: u32) -> Outcome {
         match self {

@@ -16,7 +16,8 @@ struct Options {
     minutes: Option<f64>,
     targets: Vec<Target>,
     seed: Option<u64>,
-    batch: u32,
+    /// Cases per batch; each target's own size when not given.
+    batch: Option<u32>,
 }
 
 fn usage() -> String {
@@ -32,7 +33,7 @@ fn parse(args: &[String]) -> Result<Options, String> {
         minutes: None,
         targets: Target::ALL.to_vec(),
         seed: None,
-        batch: 500,
+        batch: None,
     };
     let mut args = args.iter();
     while let Some(arg) = args.next() {
@@ -65,11 +66,13 @@ fn parse(args: &[String]) -> Result<Options, String> {
                 );
             }
             "--batch" => {
-                options.batch = value("a number of cases")?
-                    .parse()
-                    .ok()
-                    .filter(|&n| n > 0)
-                    .ok_or_else(|| "--batch takes a positive number".to_owned())?;
+                options.batch = Some(
+                    value("a number of cases")?
+                        .parse()
+                        .ok()
+                        .filter(|&n| n > 0)
+                        .ok_or_else(|| "--batch takes a positive number".to_owned())?,
+                );
             }
             "-h" | "--help" => return Err(usage()),
             other => return Err(format!("unknown argument `{other}`\n{}", usage())),
@@ -93,7 +96,7 @@ fn run_target(target: Target, options: &Options, state: &mut u64) -> usize {
             (None, None) => 1,
             (Some(_), _) => next_seed(state),
         };
-        let outcome = target.run(seed, options.batch);
+        let outcome = target.run(seed, options.batch.unwrap_or(target.batch()));
         cases += outcome.cases;
         batches += 1;
         if let Some(failure) = outcome.failure {
@@ -149,9 +152,8 @@ fn main() -> ExitCode {
     });
     if options.minutes.is_some() {
         println!(
-            "bridle-fuzz: seed state {state}, {} minute(s) per target, batches of {} cases",
-            options.minutes.unwrap_or_default(),
-            options.batch
+            "bridle-fuzz: seed state {state}, {} minute(s) per target",
+            options.minutes.unwrap_or_default()
         );
     }
     let failed: usize = options
