@@ -193,6 +193,8 @@ fn model() -> impl Strategy<Value = Model> {
 
 fn quote(text: &str, escape_unicode: bool) -> String {
     let mut out = String::from("\"");
+    // `${` and `%{` open a template in a quoted string; doubled, they are the text itself.
+    let text = text.replace("${", "$${").replace("%{", "%%{");
     for c in text.chars() {
         match c {
             '"' => out.push_str("\\\""),
