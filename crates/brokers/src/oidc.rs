@@ -215,7 +215,8 @@ async fn collect_unredacted(profile: &Profile) -> Result<Collected, BrokerError>
             let iat = claims.get("iat").and_then(Value::as_i64);
             let exp = claims.get("exp").and_then(Value::as_i64);
             let lifetime = match (iat, exp) {
-                (Some(iat), Some(exp)) if exp >= iat => json!(exp - iat),
+                // `exp - iat` overflows i64 for times far apart (a panic in a debug build).
+                (Some(iat), Some(exp)) if exp >= iat => json!(exp.abs_diff(iat)),
                 (Some(_), Some(_)) => {
                     return Err(
                         http.malformed(&token_endpoint, "the token's `exp` is before its `iat`")
@@ -263,6 +264,9 @@ async fn collect_unredacted(profile: &Profile) -> Result<Collected, BrokerError>
     });
     let scope = granted_scope.unwrap_or_default();
     let actions = scope_actions(&scope);
+    // A token may name an audience twice: it is still one resource and one grant.
+    audiences.sort();
+    audiences.dedup();
     for audience in audiences {
         if audience == client_id {
             continue;

@@ -26,7 +26,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
 
-use bridle_core::model::{Action, ActionSet, Grant, Identity, IdentityKind};
+use bridle_core::estate::check_id;
+use bridle_core::model::{Action, ActionSet, Estate, Grant, Identity, IdentityKind};
 use bridle_core::time::{Timestamp, format_utc};
 use std::fmt;
 
@@ -47,7 +48,8 @@ pub(crate) fn read_json_document<T: DeserializeOwned>(path: &Path) -> Result<T, 
     let mut deserializer = serde_json::Deserializer::from_slice(&bytes);
     let value: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
         let location = match e.path().to_string() {
-            dot if dot == "." => "$".to_owned(),
+            // The document itself, or a top-level field named `` (whose path is empty).
+            dot if dot == "." || dot.is_empty() => "$".to_owned(),
             other => other,
         };
         BrokerError::File {
@@ -417,7 +419,40 @@ pub fn read(path: &Path) -> Result<Collected, BrokerError> {
     collected.estate.identities = identities.into_values().collect();
     collected.estate.grants = grants;
     collected.observations = observations;
+    check_mapped_ids(&collected.estate, &file)?;
     Ok(collected)
+}
+
+/// Checks every id a file maps to against the estate's id rules. The import reads the mapped
+/// estate back and would refuse such an id there, at a place in a generated document the user
+/// never saw; here the refusal names the file and the id (which holds the name that is too long).
+pub(crate) fn check_mapped_ids(estate: &Estate, file: &str) -> Result<(), BrokerError> {
+    let ids = estate
+        .agents
+        .iter()
+        .map(|e| &e.id)
+        .chain(estate.identities.iter().map(|e| &e.id))
+        .chain(estate.credentials.iter().map(|e| &e.id))
+        .chain(estate.resources.iter().map(|e| &e.id))
+        .chain(estate.tools.iter().map(|e| &e.id))
+        .chain(
+            estate
+                .grants
+                .iter()
+                .flat_map(|g| [&g.id, &g.subject, &g.target]),
+        );
+    for id in ids {
+        if let Err(message) = check_id(id) {
+            let shown: String = id.chars().take(80).collect();
+            let more = if shown.len() < id.len() { "…" } else { "" };
+            return Err(BrokerError::File {
+                file: file.to_owned(),
+                location: "$".to_owned(),
+                message: format!("the file maps to the id `{shown}{more}`: {message}"),
+            });
+        }
+    }
+    Ok(())
 }
 
 fn spiffe_identity(uri: &str, path: &str) -> Identity {
@@ -456,9 +491,14 @@ fn unix_time(seconds: i64) -> Result<Option<Timestamp>, String> {
     if seconds == 0 {
         return Ok(None);
     }
+    use chrono::Datelike as _;
+    // RFC 3339, the estate's time format, writes four-digit years only.
     chrono::DateTime::from_timestamp(seconds, 0)
+        .filter(|time| (0..=9999).contains(&time.year()))
         .map(Some)
-        .ok_or_else(|| format!("{seconds} is not a representable Unix time"))
+        .ok_or_else(|| {
+            format!("{seconds} is not a Unix time between the years 0 and 9999 (RFC 3339)")
+        })
 }
 
 /// Observation facts are kept with sorted keys (a stable drift key and stable snapshots).
@@ -527,6 +567,40 @@ pub(crate) mod tests {
             "parent_id":{{"trust_domain":"td.example","path":"/node"}},
             "selectors":[{{"type":"unix","value":"uid:1"}}]{comma}{fields}}}],"next_page_token":""}}"#
         )
+    }
+
+    #[test]
+    fn what_the_estate_could_not_hold_is_refused_naming_the_file() {
+        // Found by the fuzz tests: a trust domain this long made an identity id the import then
+        // refused in the generated estate, and a top-level key `` left the location empty.
+        let long = "t".repeat(600);
+        let text = one_entry("").replace(
+            "td.example\",\"path\":\"/w",
+            &format!("{long}\",\"path\":\"/w"),
+        );
+        match read_text(&text) {
+            Err(BrokerError::File {
+                location, message, ..
+            }) => {
+                assert_eq!(location, "$");
+                assert!(message.contains("at most 512 bytes"), "{message}");
+            }
+            other => panic!("expected a located file error, got {other:?}"),
+        }
+        // Found by the fuzz tests: the year 10000 was mapped, then refused by the import.
+        match read_text(&one_entry(r#""expires_at":"253402300800""#)) {
+            Err(BrokerError::File {
+                location, message, ..
+            }) => assert_eq!(location, "entries[0].expires_at", "{message}"),
+            other => panic!("expected a located file error, got {other:?}"),
+        }
+        assert!(read_text(&one_entry(r#""expires_at":"253402300799""#)).is_ok());
+        match read_text("{\"\": [1}") {
+            Err(BrokerError::File {
+                location, message, ..
+            }) => assert_eq!(location, "$", "{message}"),
+            other => panic!("expected a located file error, got {other:?}"),
+        }
     }
 
     fn facts(collected: &Collected) -> &Map<String, Value> {

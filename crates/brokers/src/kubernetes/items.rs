@@ -167,8 +167,11 @@ pub(super) fn read_item(mut value: Value, index: usize, file: &str) -> Result<It
             let inner = e.path().to_string();
             BrokerError::File {
                 file: file.to_owned(),
-                location: if inner == "." {
+                location: if inner == "." || inner.is_empty() {
                     format!("items[{index}]")
+                } else if inner.starts_with('[') {
+                    // An item that is an array: `items[1][0]`, not `items[1].[0]`.
+                    format!("items[{index}]{inner}")
                 } else {
                     format!("items[{index}].{inner}")
                 },
@@ -254,5 +257,14 @@ mod tests {
         };
         assert_eq!(location, "items[4].metadata.name");
         assert!(!message.contains("c2VjcmV0"), "{message}");
+    }
+
+    #[test]
+    fn an_item_that_is_an_array_is_located_by_its_index() {
+        // Found by the fuzz tests: this was `items[1].[0]`.
+        let Err(BrokerError::File { location, .. }) = read_item(json!([null]), 1, "f.json") else {
+            panic!("expected an error");
+        };
+        assert_eq!(location, "items[1][0]");
     }
 }

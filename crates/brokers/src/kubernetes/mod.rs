@@ -52,7 +52,7 @@ use bridle_core::model::{
 };
 use serde_json::{Map, json};
 
-use crate::spire::{read_json_document, sorted};
+use crate::spire::{check_mapped_ids, read_json_document, sorted};
 use crate::{BrokerError, Collected, Observation, UnknownPart};
 use items::{
     BindingItem, Item, ItemList, Metadata, RoleItem, Rule, SERVICE_ACCOUNT_ANNOTATION,
@@ -725,6 +725,7 @@ pub fn read(path: &Path, cluster: &str) -> Result<Collected, BrokerError> {
     collected.estate.grants = grants;
     collected.observations = observations;
     collected.unknowns = unknowns;
+    check_mapped_ids(&collected.estate, &file)?;
     Ok(collected)
 }
 

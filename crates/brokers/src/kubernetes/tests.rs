@@ -109,6 +109,28 @@ fn bad_files_are_located() {
     }
 }
 
+#[test]
+fn a_name_too_long_for_an_id_is_refused_naming_the_file() {
+    // Found by the fuzz tests: the import refused the mapped estate instead, at a place in a
+    // generated document.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rbac.json");
+    let name = "n".repeat(600);
+    let list = serde_json::json!({"kind": "List", "items": [
+        {"kind": "ServiceAccount", "metadata": {"name": name, "namespace": "ci"}}
+    ]});
+    std::fs::write(&path, list.to_string()).unwrap();
+    match read(&path, "prod") {
+        Err(BrokerError::File {
+            location, message, ..
+        }) => {
+            assert_eq!(location, "$");
+            assert!(message.contains("at most 512 bytes"), "{message}");
+        }
+        other => panic!("expected a located file error, got {other:?}"),
+    }
+}
+
 const CLUSTER_ADMIN: &str = "k8s:prod/cluster-admin";
 const PAYMENTS_API: &str = "k8s:prod/payments/serviceaccount/payments-api";
 

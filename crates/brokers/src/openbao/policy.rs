@@ -72,11 +72,13 @@ pub fn parse_policy(name: &str, text: &str) -> Result<Policy, PolicyError> {
         column,
         message,
     };
-    // Each `path` block as (label, its body as JSON).
-    let mut blocks: Vec<(String, serde_json::Value)> = Vec::new();
+    // Each `path` block as (label, its body as JSON, its line when the parser knows it).
+    let mut blocks: Vec<(String, serde_json::Value, Option<usize>)> = Vec::new();
     if text.trim_start().starts_with('{') {
         let value: serde_json::Value =
-            serde_json::from_str(text).map_err(|e| error(e.line(), e.column(), e.to_string()))?;
+            // serde_json counts a column 0 right after a line break; columns start at 1 here.
+            serde_json::from_str(text)
+                .map_err(|e| error(e.line(), e.column().max(1), e.to_string()))?;
         let list = match value.get("path").cloned().unwrap_or_default() {
             serde_json::Value::Array(list) => list,
             serde_json::Value::Null => Vec::new(),
@@ -86,24 +88,28 @@ pub fn parse_policy(name: &str, text: &str) -> Result<Policy, PolicyError> {
             let Some(object) = item.as_object() else {
                 return Err(error(1, 1, "`path` must map paths to rule objects".into()));
             };
-            blocks.extend(object.iter().map(|(k, v)| (k.clone(), v.clone())));
+            blocks.extend(object.iter().map(|(k, v)| (k.clone(), v.clone(), None)));
         }
     } else {
-        let body = hcl::parse(text).map_err(|e| match e {
-            hcl::Error::Parse(parse) => error(
-                parse.location().line(),
-                parse.location().column(),
-                parse.message().to_owned(),
-            ),
-            other => error(1, 1, other.to_string()),
+        // The editing parser keeps each block's place in the text, so a rule's line is its
+        // block's even when the label is written with escapes.
+        use hcl::edit::Span as _;
+        let body = hcl::edit::parser::parse_body(text).map_err(|e| {
+            error(
+                e.location().line(),
+                e.location().column(),
+                e.message().to_owned(),
+            )
         })?;
-        for block in body.blocks() {
-            if block.identifier() != "path" {
-                continue;
-            }
+        for block in body.get_blocks("path") {
+            let line = block
+                .span()
+                .map(|span| line_at(text, span.start))
+                .unwrap_or(1);
+            let block = hcl::Block::from(block.clone());
             let [label] = block.labels() else {
                 return Err(error(
-                    1,
+                    line,
                     1,
                     "a `path` block needs exactly one quoted path label".into(),
                 ));
@@ -114,15 +120,19 @@ pub fn parse_policy(name: &str, text: &str) -> Result<Policy, PolicyError> {
                     serde_json::to_value(attribute.expr()).unwrap_or(serde_json::Value::Null);
                 object.insert(attribute.key().to_owned(), value);
             }
-            blocks.push((label.as_str().to_owned(), serde_json::Value::Object(object)));
+            blocks.push((
+                label.as_str().to_owned(),
+                serde_json::Value::Object(object),
+                Some(line),
+            ));
         }
     }
     let mut rules = Vec::new();
     // Blocks on the same label are found at successive occurrences of it in the text.
     let mut seen: std::collections::BTreeMap<&str, usize> = std::collections::BTreeMap::new();
-    for (path, body) in &blocks {
+    for (path, body, known_line) in &blocks {
         let occurrence = seen.entry(path.as_str()).or_default();
-        let line = line_of(text, path, *occurrence);
+        let line = known_line.unwrap_or_else(|| line_of(text, path, *occurrence));
         *occurrence += 1;
         let located = |message: String| error(line, 1, format!("path \"{path}\": {message}"));
         let mut words: Vec<String> = match body.get("capabilities") {
@@ -217,6 +227,16 @@ fn line_of(text: &str, label: &str, occurrence: usize) -> usize {
         .filter(|(_, line)| line.contains(&quoted))
         .nth(occurrence)
         .map_or(1, |(i, _)| i + 1)
+}
+
+/// The 1-based line of byte `offset` in the text.
+fn line_at(text: &str, offset: usize) -> usize {
+    let end = offset.min(text.len());
+    text.as_bytes()[..end]
+        .iter()
+        .filter(|&&b| b == b'\n')
+        .count()
+        + 1
 }
 
 /// Whether some path could match both patterns (conservative: `true` when unsure), for naming
@@ -407,6 +427,34 @@ path "sys/leases/*" { capabilities = ["sudo", "read", "scan"] }
         assert_eq!(lines, vec![1, 2, 3]);
         assert!(policy.rules[2].templated);
         assert!(!policy.rules[0].templated);
+    }
+
+    #[test]
+    fn blocks_are_located_by_their_place_not_by_their_label_text() {
+        // Found by the fuzz tests: a block with the wrong number of labels was reported at line
+        // 1, and a label written with escapes was not found in the text (line 1 as well).
+        let error = parse_policy(
+            "labels",
+            "# one\npath \"a\" { capabilities = [\"read\"] }\npath {\n}\n",
+        )
+        .unwrap_err();
+        assert_eq!(
+            (error.line, error.message.contains("exactly one")),
+            (3, true)
+        );
+        let text = "# escapes\n\npath \"kv/\\u00e9t\\u00e9\" {\n  capabilities = [\"reed\"]\n}\n";
+        let error = parse_policy("escaped", text).unwrap_err();
+        assert_eq!(error.line, 3, "{error}");
+        let text = "# escapes\n\npath \"kv/a\\\"b\" {\n  capabilities = [\"read\"]\n}\n";
+        let policy = parse_policy("escaped", text).unwrap();
+        assert_eq!(
+            (policy.rules[0].path.as_str(), policy.rules[0].line),
+            ("kv/a\"b", 3)
+        );
+        // A JSON policy broken right after a line break: column 1, not 0.
+        let error =
+            parse_policy("json", "{\"path\": {\"a\": {\"\ncapabilities\": 1}}}").unwrap_err();
+        assert_eq!((error.line, error.column), (2, 1), "{error}");
     }
 
     #[test]

@@ -36,6 +36,9 @@ impl Position {
 pub struct BrokenEntity {
     pub id: String,
     pub position: Position,
+    /// The id was derived (a grant written without one): a clash is located on the grant, not
+    /// on an `id` field it does not have.
+    pub derived: bool,
 }
 
 /// Everything the reader gathered: the well-formed entities with their positions, and the
@@ -343,6 +346,7 @@ fn read_entity(collected: &mut Collected, position: Position, value: Value) {
         return;
     };
     let mut id_of_broken = None;
+    let mut derived_broken = false;
     match position.kind {
         EntityKind::Agent => {
             if let Some(agent) = read_agent(&mut fields, &mut id_of_broken) {
@@ -375,7 +379,9 @@ fn read_entity(collected: &mut Collected, position: Position, value: Value) {
             }
         }
         EntityKind::Grant => {
-            if let Some((grant, derived)) = read_grant(&mut fields, &mut id_of_broken) {
+            if let Some((grant, derived)) =
+                read_grant(&mut fields, &mut id_of_broken, &mut derived_broken)
+            {
                 collected.estate.grants.push(grant);
                 collected.indices.grants.push(position.index);
                 collected.derived_grant_ids.push(derived);
@@ -383,7 +389,11 @@ fn read_entity(collected: &mut Collected, position: Position, value: Value) {
         }
     }
     if let Some(id) = id_of_broken {
-        collected.broken.push(BrokenEntity { id, position });
+        collected.broken.push(BrokenEntity {
+            id,
+            position,
+            derived: derived_broken,
+        });
     }
 }
 
@@ -541,8 +551,13 @@ fn read_tool(fields: &mut Fields<'_>, id_of_broken: &mut Option<String>) -> Opti
     })
 }
 
-/// Reads a grant; the flag says whether its id was derived.
-fn read_grant(fields: &mut Fields<'_>, id_of_broken: &mut Option<String>) -> Option<(Grant, bool)> {
+/// Reads a grant; the flag says whether its id was derived (`derived_broken` says the same of a
+/// grant that could not be read).
+fn read_grant(
+    fields: &mut Fields<'_>,
+    id_of_broken: &mut Option<String>,
+    derived_broken: &mut bool,
+) -> Option<(Grant, bool)> {
     let written_id = fields.optional_id("id");
     let subject = fields.id("subject");
     let target = fields.id("target");
@@ -559,6 +574,7 @@ fn read_grant(fields: &mut Fields<'_>, id_of_broken: &mut Option<String>) -> Opt
         }
         _ => (None, false),
     };
+    *derived_broken = derived;
     complete(fields, id, id_of_broken, |id| {
         Some((
             Grant {

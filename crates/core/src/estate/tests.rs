@@ -151,3 +151,22 @@ fn canonical_form_round_trips() {
     assert_eq!(again, estate);
     assert_eq!(CanonicalEstate::of(&again).sha256, canonical.sha256);
 }
+
+#[test]
+fn a_broken_grant_whose_derived_id_clashes_is_located_on_the_grant() {
+    // Found by the fuzz tests: the clash was reported at `grants[1].id`, a field this grant
+    // does not have.
+    let text = MINIMAL.replace(
+        r#""conditions":null,"source":null}]}"#,
+        r#""conditions":null,"source":null},
+  {"subject":"id:a","target":"res:s","actions":["read"],"standing":true,"expires_at":null,"conditions":[],"source":null}]}"#,
+    );
+    check(
+        Syntax::Json,
+        &text,
+        expect![[r#"
+            grants[1].conditions: expected a string, found an array
+            grants[1]: the derived id `g:383dab6e5593c364` of this grant (written without an id) is already used by grants[0]: the same subject, target and actions appear twice
+            rejected"#]],
+    );
+}

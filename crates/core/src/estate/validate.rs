@@ -72,7 +72,11 @@ pub fn validate(collected: &mut Collected) {
             .zip(derived_grant_ids.iter())
             .map(|((e, &i), &derived)| (e.id.as_str(), at(EntityKind::Grant, i), derived)),
     );
-    ids.extend(broken.iter().map(|b| (b.id.as_str(), b.position, false)));
+    ids.extend(
+        broken
+            .iter()
+            .map(|b| (b.id.as_str(), b.position, b.derived)),
+    );
     ids.sort_by_key(|(_, position, _)| (position.kind, position.index));
 
     let mut namespace: HashMap<&str, Position> = HashMap::with_capacity(ids.len());

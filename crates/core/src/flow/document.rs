@@ -37,15 +37,31 @@ pub fn parse_flow(text: &str) -> Result<Flow, FlowDocumentError> {
     let document: FlowDocument =
         serde_path_to_error::deserialize(deserializer).map_err(|error| {
             let path = error.path().to_string();
-            let message = error.into_inner().to_string();
+            let inner = error.into_inner();
+            let message = inner.to_string();
             // The YAML reader prefixes its own idea of the path; the located one is ours.
-            let message = message
+            let mut message = message
                 .split_once(": ")
                 .filter(|(prefix, _)| !prefix.contains(' '))
                 .map_or(message.clone(), |(_, rest)| rest.to_owned());
+            // Syntax errors print without their place; the reader knows it.
+            if !message.contains(" at line ")
+                && let Some(location) = inner.location()
+            {
+                message.push_str(&format!(
+                    " at line {} column {}",
+                    location.line(),
+                    location.column()
+                ));
+            }
             FlowDocumentError {
                 problems: vec![FlowProblem {
-                    path: if path == "." { "$".to_owned() } else { path },
+                    // An unknown field named `` at the top has an empty path of its own.
+                    path: if path == "." || path.is_empty() {
+                        "$".to_owned()
+                    } else {
+                        path
+                    },
                     message,
                 }],
             }

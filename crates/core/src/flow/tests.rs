@@ -524,6 +524,15 @@ fn document_errors_say_where_and_what() {
     // YAML syntax errors carry line and column.
     let error = parse_flow("format: bridle.flow/v1\nflow: [\n").unwrap_err();
     assert!(error.to_string().contains("line"), "{error}");
+    // Found by the fuzz tests: the scanner's own errors printed without their place.
+    for text in ["...\n", "format: bridle.flow/v1\nflow:\n  id: a\n id: b\n"] {
+        let error = parse_flow(text).unwrap_err();
+        assert_eq!(error.problems.len(), 1, "{error}");
+        assert!(error.problems[0].message.contains(" at line "), "{error}");
+    }
+    // An unknown field with an empty name is located at the document, not nowhere.
+    let error = parse_flow("'': bridle.flow/v1\n").unwrap_err();
+    assert_eq!(error.problems[0].path, "$", "{error}");
 }
 
 #[test]
