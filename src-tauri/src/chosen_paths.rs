@@ -13,6 +13,37 @@ use bridle_protocol::{ApiError, ErrorCode};
 use tauri::AppHandle;
 use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
 
+/// The answer the end-to-end tests give a native confirmation, which WebDriver cannot click:
+/// debug builds honour `BRIDLE_TEST_DIALOG_ANSWER=yes|no` (as they honour `BRIDLE_TEST_CLOCK`);
+/// release builds always ask the person.
+pub fn test_answer() -> Option<bool> {
+    #[cfg(debug_assertions)]
+    if let Ok(answer) = std::env::var("BRIDLE_TEST_DIALOG_ANSWER") {
+        tracing::warn!(%answer, "BRIDLE_TEST_DIALOG_ANSWER answers the confirmation");
+        return Some(answer == "yes");
+    }
+    None
+}
+
+/// Asks `question` in a native OK/Cancel dialog on a blocking thread; whether the person agreed.
+pub async fn confirm(app: &AppHandle, title: &str, question: String, ok: &str) -> bool {
+    if let Some(answer) = test_answer() {
+        return answer;
+    }
+    let app = app.clone();
+    let (title, ok) = (title.to_owned(), ok.to_owned());
+    tauri::async_runtime::spawn_blocking(move || {
+        app.dialog()
+            .message(question)
+            .title(title)
+            .kind(MessageDialogKind::Warning)
+            .buttons(MessageDialogButtons::OkCancelCustom(ok, "Cancel".into()))
+            .blocking_show()
+    })
+    .await
+    .unwrap_or(false)
+}
+
 /// What a chosen path is for.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum Purpose {
@@ -67,21 +98,7 @@ impl ChosenPaths {
         if self.chosen().remove(&(purpose, path.to_owned())) {
             return Ok(());
         }
-        let question = purpose.question(path);
-        let app = app.clone();
-        let agreed = tauri::async_runtime::spawn_blocking(move || {
-            app.dialog()
-                .message(question)
-                .title("Confirm the file")
-                .kind(MessageDialogKind::Warning)
-                .buttons(MessageDialogButtons::OkCancelCustom(
-                    "Continue".into(),
-                    "Cancel".into(),
-                ))
-                .blocking_show()
-        })
-        .await
-        .unwrap_or(false);
+        let agreed = confirm(app, "Confirm the file", purpose.question(path), "Continue").await;
         if agreed {
             Ok(())
         } else {

@@ -194,7 +194,6 @@ pub async fn broker_approve(
     console: State<'_, Console>,
     name: String,
 ) -> Result<bridle_protocol::brokers::BrokerProfile, ApiError> {
-    use tauri_plugin_dialog::{DialogExt, MessageDialogButtons, MessageDialogKind};
     let bridle = console.bridle()?.clone();
     let (profile, _) = bridle.broker_show(&name).await?;
     let credential = profile.credential.clone().unwrap_or_default();
@@ -204,19 +203,8 @@ pub async fn broker_approve(
         profile.address,
         bridle.database_path().display(),
     );
-    let confirmed = off_the_runtime(move || {
-        Ok(app
-            .dialog()
-            .message(question)
-            .title("Approve a broker credential")
-            .kind(MessageDialogKind::Warning)
-            .buttons(MessageDialogButtons::OkCancelCustom(
-                "Approve".into(),
-                "Cancel".into(),
-            ))
-            .blocking_show())
-    })
-    .await?;
+    let confirmed =
+        chosen_paths::confirm(&app, "Approve a broker credential", question, "Approve").await;
     if !confirmed {
         return Err(ApiError {
             code: bridle_protocol::ErrorCode::NeedsApproval,

@@ -97,6 +97,10 @@ impl Inventory {
         command
             .env("BRIDLE_AUDIT_KEY_FILE", &self.audit_key)
             .env("XDG_DATA_HOME", &self.data_home)
+            .env("XDG_CONFIG_HOME", self.data_home.join("config"))
+            // A path typed into the console is confirmed in a native dialog, which WebDriver
+            // cannot click: debug builds take this answer instead.
+            .env("BRIDLE_TEST_DIALOG_ANSWER", "yes")
             .env_remove("BRIDLE_DB");
     }
 
