@@ -71,7 +71,7 @@ async fn a_planted_profile_is_marked_unapproved_until_approved_in_the_window() {
     screenshot(&client, "brokers-approved.png").await;
     client.close().await.unwrap();
 
-    let shown: serde_json::Value =
+    let shown: Value =
         serde_json::from_str(&inventory.cli(&["broker", "show", "planted", "--json"])).unwrap();
     assert_eq!(shown["profile"]["credential_approved"], true);
     let log = inventory.cli(&["audit", "log", "--json"]);
