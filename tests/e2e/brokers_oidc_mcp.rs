@@ -366,16 +366,11 @@ fn oidc_faults_are_clear_errors_naming_the_path() {
         json!({}),
     );
     hanging.request_timeout = Duration::from_secs(1);
-    let started = std::time::Instant::now();
+    // The error kind says the profile's timeout fired (not a connection error or an answer).
     let error = rt
         .block_on(bridle_brokers::oidc::collect(&hanging))
         .unwrap_err();
     assert!(matches!(error, BrokerError::Timeout { .. }), "{error}");
-    assert!(
-        started.elapsed() < Duration::from_secs(10),
-        "{:?}",
-        started.elapsed()
-    );
 
     // Nothing listening: a connection error naming the address.
     let closed = TcpListener::bind("127.0.0.1:0").unwrap();
