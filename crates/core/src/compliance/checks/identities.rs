@@ -1,11 +1,11 @@
 //! The checks about identities: who runs as them, who owns them, and whether a person may act as
 //! an agent's identity.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use super::index::{Builder, Index};
 use super::{Finding, Limits, Status};
-use crate::model::{Action, IdentityKind};
+use crate::model::{Action, Grant, IdentityKind};
 
 /// `identity-not-shared`: one finding for every identity an agent runs as.
 pub(super) fn not_shared(b: &Builder<'_>, ix: &Index<'_>, _limits: &Limits) -> Vec<Finding> {
@@ -79,8 +79,23 @@ pub(super) fn owner(b: &Builder<'_>, ix: &Index<'_>, _limits: &Limits) -> Vec<Fi
 
 /// `human-use-of-nhi`: one finding for every non-human identity an agent runs as.
 pub(super) fn human_use_of_nhi(b: &Builder<'_>, ix: &Index<'_>, _limits: &Limits) -> Vec<Finding> {
-    let estate = ix.estate;
     let at = ix.at;
+    // One pass over the grants (in estate order, as the evidence lists them): the live grants
+    // by which a person may assume or impersonate an identity some agent runs as.
+    let mut human_grants: HashMap<&str, Vec<&Grant>> = HashMap::new();
+    for grant in &ix.estate.grants {
+        if ix.agents_of_identity.contains_key(grant.target.as_str())
+            && (grant.actions.contains(Action::Assume)
+                || grant.actions.contains(Action::Impersonate))
+            && !grant.is_expired_at(at)
+            && ix.is_human(&grant.subject)
+        {
+            human_grants
+                .entry(grant.target.as_str())
+                .or_default()
+                .push(grant);
+        }
+    }
     ix.agents_of_identity
         .iter()
         .filter(|(identity, _)| !ix.is_human(identity))
@@ -94,20 +109,13 @@ pub(super) fn human_use_of_nhi(b: &Builder<'_>, ix: &Index<'_>, _limits: &Limits
                     .collect::<Vec<_>>()
                     .join(", ")
             )];
-            for grant in &estate.grants {
-                if grant.target == *identity
-                    && !grant.is_expired_at(at)
-                    && ix.is_human(&grant.subject)
-                    && (grant.actions.contains(Action::Assume)
-                        || grant.actions.contains(Action::Impersonate))
-                {
-                    evidence.push(format!(
-                        "{} may {} it (grant {})",
-                        grant.subject, grant.actions, grant.id
-                    ));
-                    humans.push(grant.subject.clone());
-                    humans.push(grant.id.clone());
-                }
+            for grant in human_grants.get(identity).into_iter().flatten() {
+                evidence.push(format!(
+                    "{} may {} it (grant {})",
+                    grant.subject, grant.actions, grant.id
+                ));
+                humans.push(grant.subject.clone());
+                humans.push(grant.id.clone());
             }
             if humans.is_empty() {
                 b.finding(identity, Status::Pass, "no person may act as it", evidence)
