@@ -208,6 +208,17 @@ impl Session {
                 self.http
                     .malformed("", "initialize: no `protocolVersion` in the result")
             })?;
+        // The version goes back in the `MCP-Protocol-Version` header of every later request, so
+        // it must be a header value (versions are dates such as `2025-06-18`).
+        if version.is_empty() || !version.bytes().all(|b| b.is_ascii_graphic()) {
+            return Err(self.http.malformed(
+                "",
+                format!(
+                    "initialize: `protocolVersion` {version:?} is not a protocol version (expected \
+                     printable ASCII such as 2025-06-18)"
+                ),
+            ));
+        }
         self.protocol_version = Some(version.to_owned());
         self.notify("notifications/initialized").await?;
 

@@ -72,3 +72,12 @@ fn oidc() {
 fn mcp() {
     check(Target::Mcp, 108, 150);
 }
+
+/// The batch of a 10-minute run in which an MCP server answered `initialize` with a
+/// `protocolVersion` that is no header value: Bridle then failed building its next request
+/// ("builder error: failed to parse header value", naming no method). It is now refused at
+/// `initialize`, naming the field.
+#[test]
+fn mcp_protocol_version_that_is_no_header_value() {
+    check(Target::Mcp, 17_004_826_470_840_774_832, 200);
+}
