@@ -373,24 +373,12 @@ impl Store {
         at: Timestamp,
         actor: &Actor,
     ) -> Result<i64> {
-        let mut tx = WriteTransaction::begin(self).await?;
-        let seq = self
-            .append_audit(
-                &mut tx,
-                NewEntry {
-                    at,
-                    actor,
-                    action: match decision {
-                        CredentialDecision::Approve => "broker.credential.approve",
-                        CredentialDecision::Withdraw => "broker.credential.withdraw",
-                    },
-                    subject: format!("broker {profile}"),
-                    detail,
-                },
-            )
-            .await?;
-        tx.commit().await?;
-        Ok(seq)
+        let action = match decision {
+            CredentialDecision::Approve => "broker.credential.approve",
+            CredentialDecision::Withdraw => "broker.credential.withdraw",
+        };
+        self.audit_broker_event(profile, action, detail, at, actor)
+            .await
     }
 
     /// Records a revocation step: `broker.revoke.intent` before the call to the broker,
@@ -398,7 +386,24 @@ impl Store {
     pub async fn record_revocation(
         &self,
         profile: &str,
-        action: RevocationStep,
+        step: RevocationStep,
+        detail: serde_json::Value,
+        at: Timestamp,
+        actor: &Actor,
+    ) -> Result<i64> {
+        let action = match step {
+            RevocationStep::Intent => "broker.revoke.intent",
+            RevocationStep::Outcome => "broker.revoke",
+        };
+        self.audit_broker_event(profile, action, detail, at, actor)
+            .await
+    }
+
+    /// One audit entry about broker `profile`, in a transaction of its own; its sequence number.
+    async fn audit_broker_event(
+        &self,
+        profile: &str,
+        action: &'static str,
         detail: serde_json::Value,
         at: Timestamp,
         actor: &Actor,
@@ -410,10 +415,7 @@ impl Store {
                 NewEntry {
                     at,
                     actor,
-                    action: match action {
-                        RevocationStep::Intent => "broker.revoke.intent",
-                        RevocationStep::Outcome => "broker.revoke",
-                    },
+                    action,
                     subject: format!("broker {profile}"),
                     detail,
                 },
