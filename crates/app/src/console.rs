@@ -4,8 +4,6 @@
 //! The tables are built from the same protocol rows `list` returns, so the console and
 //! `bridle ls --json` can never disagree about what exists.
 
-use std::cmp::Ordering;
-use std::collections::BTreeMap;
 use std::path::Path;
 
 use bridle_core::EntityKind;
@@ -24,65 +22,51 @@ use crate::{Bridle, PreparedImport};
 const MAX_PAGE: u64 = 1_000;
 
 impl Bridle {
-    /// One page of a kind's table: rows matching `search` (any cell, case-insensitive) and every
-    /// column filter, sorted by one column (then by id), with value counts for the filterable
-    /// columns.
+    /// One page of a kind's table: rows matching `search` (the id or a text column contains it,
+    /// ASCII case-insensitive) and every column filter, sorted by one column (then by id), with
+    /// value counts for the filterable columns. Sorting, filtering and paging happen in the
+    /// store ([`Bridle::list_page`]), so a page costs the same on ten rows or a million.
     pub async fn inventory_page(&self, query: &InventoryQuery) -> Result<InventoryPage, ApiError> {
-        let list = self.list(entity_kind(query.kind)).await?;
-        let (columns, facet_columns, rows) = table(&list);
-        let facets = facets(&columns, facet_columns, &rows);
-        let total = rows.len() as u64;
-
-        let needle = query.search.trim().to_lowercase();
-        let filters: Vec<(usize, &str)> = query
-            .filters
-            .iter()
-            .filter_map(|f| {
-                let index = columns.iter().position(|c| c.key == f.column)?;
-                Some((index, f.value.as_str()))
-            })
-            .collect();
-        let mut matched: Vec<TableRow> = rows
-            .into_iter()
-            .filter(|row| filters.iter().all(|&(i, value)| row.cells[i] == value))
-            .filter(|row| {
-                needle.is_empty()
-                    || row
-                        .cells
-                        .iter()
-                        .any(|cell| cell.to_lowercase().contains(&needle))
-            })
-            .collect();
-
-        let sort = query
-            .sort
-            .as_deref()
-            .and_then(|key| columns.iter().position(|c| c.key == key))
-            .unwrap_or(0);
-        matched.sort_by(|a, b| {
-            let order = compare_cells(&a.cells[sort], &b.cells[sort]).then_with(|| a.id.cmp(&b.id));
-            if query.descending {
-                order.reverse()
-            } else {
-                order
-            }
-        });
-
-        let count = matched.len() as u64;
-        let offset = query.offset.min(count);
-        let limit = query.limit.clamp(1, MAX_PAGE);
-        let page = matched
-            .into_iter()
-            .skip(offset as usize)
-            .take(limit as usize)
-            .collect();
+        let kind = entity_kind(query.kind);
+        let page = self
+            .list_page(
+                kind,
+                &protocol::ListQuery {
+                    sort: query.sort.clone(),
+                    descending: query.descending,
+                    filters: query.filters.clone(),
+                    search: query.search.clone(),
+                    offset: query.offset,
+                    limit: Some(query.limit.clamp(1, MAX_PAGE)),
+                },
+            )
+            .await?;
+        let (columns, facet_columns, rows) = table(&page.rows);
+        let mut facets = Vec::with_capacity(facet_columns.len());
+        for key in facet_columns {
+            let label = columns
+                .iter()
+                .find(|c| c.key == *key)
+                .map(|c| c.label.clone())
+                .unwrap_or_default();
+            facets.push(Facet {
+                column: (*key).to_owned(),
+                label,
+                values: self
+                    .value_counts(kind, key)
+                    .await?
+                    .into_iter()
+                    .map(|(value, count)| FacetValue { value, count })
+                    .collect(),
+            });
+        }
         Ok(InventoryPage {
             kind: query.kind,
             columns,
-            rows: page,
-            total,
-            matched: count,
-            offset,
+            rows,
+            total: page.total,
+            matched: page.matched,
+            offset: query.offset.min(page.matched),
             facets,
         })
     }
@@ -175,15 +159,6 @@ fn entity_kind(kind: InventoryKind) -> EntityKind {
         InventoryKind::Resources => EntityKind::Resource,
         InventoryKind::Tools => EntityKind::Tool,
         InventoryKind::Grants => EntityKind::Grant,
-    }
-}
-
-/// Empty cells sort last whichever the direction of the rest.
-fn compare_cells(a: &str, b: &str) -> Ordering {
-    match (a.is_empty(), b.is_empty()) {
-        (true, false) => Ordering::Greater,
-        (false, true) => Ordering::Less,
-        _ => a.to_lowercase().cmp(&b.to_lowercase()),
     }
 }
 
@@ -418,30 +393,6 @@ fn table(list: &protocol::EntityList) -> (Vec<Column>, &'static [&'static str], 
             }),
         ),
     }
-}
-
-/// Value counts of the filterable columns over every row (empty values included).
-fn facets(columns: &[Column], keys: &[&str], rows: &[TableRow]) -> Vec<Facet> {
-    keys.iter()
-        .filter_map(|key| {
-            let index = columns.iter().position(|c| c.key == *key)?;
-            let mut counts: BTreeMap<&str, u64> = BTreeMap::new();
-            for row in rows {
-                *counts.entry(row.cells[index].as_str()).or_default() += 1;
-            }
-            Some(Facet {
-                column: (*key).to_owned(),
-                label: columns[index].label.clone(),
-                values: counts
-                    .into_iter()
-                    .map(|(value, count)| FacetValue {
-                        value: value.to_owned(),
-                        count,
-                    })
-                    .collect(),
-            })
-        })
-        .collect()
 }
 
 #[cfg(test)]

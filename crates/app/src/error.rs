@@ -18,6 +18,9 @@ pub(crate) fn store_error(error: StoreError) -> ApiError {
                 ErrorCode::DatabaseUnusable
             }
             StoreError::SnapshotNotFound(_) => ErrorCode::NotFound,
+            StoreError::UnknownColumn { .. } | StoreError::UnfitFilter { .. } => {
+                ErrorCode::InvalidInput
+            }
             StoreError::AuditBroken { .. } | StoreError::AuditIntact(_) => ErrorCode::Conflict,
             StoreError::AuditKey { .. }
             | StoreError::Corrupt { .. }

@@ -7,7 +7,8 @@ use bridle_protocol as protocol;
 use crate::Bridle;
 use crate::convert;
 use crate::error::{ApiError, ErrorCode, api_error, store_error};
-use bridle_store::Actor;
+use bridle_core::{Agent, Credential, Grant, Identity, Resource, Tool};
+use bridle_store::{Actor, Cell, Filter, PageQuery, Stored, StoredEntity};
 
 /// A snapshot's stated hash next to the hash of its reconstruction.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,33 +86,142 @@ impl Bridle {
         })
     }
 
-    /// One entity and everything directly connected to it.
+    /// One page of a kind's current rows, sorted, filtered and searched by the store (the
+    /// estate is never loaded): what `bridle ls` with paging options and the console's tables
+    /// show.
+    pub async fn list_page(
+        &self,
+        kind: EntityKind,
+        query: &protocol::ListQuery,
+    ) -> Result<protocol::ListPage, ApiError> {
+        let page = PageQuery {
+            sort: query.sort.clone(),
+            descending: query.descending,
+            filters: query
+                .filters
+                .iter()
+                .map(|f| Filter {
+                    column: f.column.clone(),
+                    value: filter_cell(&f.column, &f.value),
+                })
+                .collect(),
+            search: query.search.clone(),
+            offset: query.offset,
+            limit: query.limit.unwrap_or(u64::MAX),
+        };
+        let store = &self.store;
+        let (rows, total, matched) = match kind {
+            EntityKind::Agent => {
+                let p = store
+                    .current_page::<Agent>(&page)
+                    .await
+                    .map_err(store_error)?;
+                let rows = p.rows.iter().map(convert::agent).collect();
+                (protocol::EntityList::Agents(rows), p.total, p.matched)
+            }
+            EntityKind::Identity => {
+                let p = store
+                    .current_page::<Identity>(&page)
+                    .await
+                    .map_err(store_error)?;
+                let rows = p.rows.iter().map(convert::identity).collect();
+                (protocol::EntityList::Identities(rows), p.total, p.matched)
+            }
+            EntityKind::Credential => {
+                let p = store
+                    .current_page::<Credential>(&page)
+                    .await
+                    .map_err(store_error)?;
+                let rows = p.rows.iter().map(convert::credential).collect();
+                (protocol::EntityList::Credentials(rows), p.total, p.matched)
+            }
+            EntityKind::Resource => {
+                let p = store
+                    .current_page::<Resource>(&page)
+                    .await
+                    .map_err(store_error)?;
+                let rows = p.rows.iter().map(convert::resource).collect();
+                (protocol::EntityList::Resources(rows), p.total, p.matched)
+            }
+            EntityKind::Tool => {
+                let p = store
+                    .current_page::<Tool>(&page)
+                    .await
+                    .map_err(store_error)?;
+                let rows = p.rows.iter().map(convert::tool).collect();
+                (protocol::EntityList::Tools(rows), p.total, p.matched)
+            }
+            EntityKind::Grant => {
+                let p = store
+                    .current_page::<Grant>(&page)
+                    .await
+                    .map_err(store_error)?;
+                let rows = p.rows.iter().map(convert::grant).collect();
+                (protocol::EntityList::Grants(rows), p.total, p.matched)
+            }
+        };
+        Ok(protocol::ListPage {
+            total,
+            matched,
+            offset: query.offset,
+            rows,
+        })
+    }
+
+    /// How many current rows of `kind` hold each value of `column`, as `ls` prints values
+    /// (`yes`/`no` for flags, the empty text for none), ordered by that text.
+    pub async fn value_counts(
+        &self,
+        kind: EntityKind,
+        column: &str,
+    ) -> Result<Vec<(String, u64)>, ApiError> {
+        let store = &self.store;
+        let counts = match kind {
+            EntityKind::Agent => store.current_value_counts::<Agent>(column).await,
+            EntityKind::Identity => store.current_value_counts::<Identity>(column).await,
+            EntityKind::Credential => store.current_value_counts::<Credential>(column).await,
+            EntityKind::Resource => store.current_value_counts::<Resource>(column).await,
+            EntityKind::Tool => store.current_value_counts::<Tool>(column).await,
+            EntityKind::Grant => store.current_value_counts::<Grant>(column).await,
+        }
+        .map_err(store_error)?;
+        let mut shown: Vec<(String, u64)> = counts
+            .into_iter()
+            .map(|(cell, n)| {
+                let text = match cell {
+                    Cell::Text(text) => text,
+                    Cell::Flag(true) => "yes".to_owned(),
+                    Cell::Flag(false) => "no".to_owned(),
+                    Cell::Empty => String::new(),
+                };
+                (text, n)
+            })
+            .collect();
+        shown.sort();
+        Ok(shown)
+    }
+
+    /// One entity and everything directly connected to it, by point queries on the store's
+    /// indexes (the estate is never loaded).
     pub async fn show(&self, id: &str) -> Result<protocol::EntityDetail, ApiError> {
         let store = &self.store;
-        let agents = store.current_agents().await.map_err(store_error)?;
-        let identities = store.current_identities().await.map_err(store_error)?;
-        let credentials = store.current_credentials().await.map_err(store_error)?;
-        let resources = store.current_resources().await.map_err(store_error)?;
-        let tools = store.current_tools().await.map_err(store_error)?;
-        let grants = store.current_grants().await.map_err(store_error)?;
-
-        let entity = if let Some(a) = agents.iter().find(|a| a.entity.id == id) {
-            protocol::Entity::Agent(convert::agent(a))
-        } else if let Some(i) = identities.iter().find(|i| i.entity.id == id) {
-            protocol::Entity::Identity(convert::identity(i))
-        } else if let Some(c) = credentials.iter().find(|c| c.entity.id == id) {
-            protocol::Entity::Credential(convert::credential(c))
-        } else if let Some(r) = resources.iter().find(|r| r.entity.id == id) {
-            protocol::Entity::Resource(convert::resource(r))
-        } else if let Some(t) = tools.iter().find(|t| t.entity.id == id) {
-            protocol::Entity::Tool(convert::tool(t))
-        } else if let Some(g) = grants.iter().find(|g| g.entity.id == id) {
-            protocol::Entity::Grant(convert::grant(g))
-        } else {
+        let Some(found) = store.current_entity(id).await.map_err(store_error)? else {
             return Err(api_error(
                 ErrorCode::NotFound,
                 format!("no current entity has the id `{id}`"),
             ));
+        };
+        let mut held_here: Vec<String> = Vec::new();
+        let entity = match &found {
+            StoredEntity::Agent(a) => protocol::Entity::Agent(convert::agent(a)),
+            StoredEntity::Identity(i) => protocol::Entity::Identity(convert::identity(i)),
+            StoredEntity::Credential(c) => protocol::Entity::Credential(convert::credential(c)),
+            StoredEntity::Resource(r) => {
+                held_here.clone_from(&r.entity.holds_credentials);
+                protocol::Entity::Resource(convert::resource(r))
+            }
+            StoredEntity::Tool(t) => protocol::Entity::Tool(convert::tool(t)),
+            StoredEntity::Grant(g) => protocol::Entity::Grant(convert::grant(g)),
         };
 
         let reference = |id: &str, kind: EntityKind, name: &str, field: &str| protocol::Reference {
@@ -123,10 +233,11 @@ impl Bridle {
             field: field.to_owned(),
         };
         let mut referenced_by = Vec::new();
-        for a in agents
-            .iter()
-            .filter(|a| a.entity.runs_as.iter().any(|r| r == id))
-        {
+        let agents: Vec<Stored<Agent>> = store
+            .current_naming("runs_as", id)
+            .await
+            .map_err(store_error)?;
+        for a in &agents {
             referenced_by.push(reference(
                 &a.entity.id,
                 EntityKind::Agent,
@@ -134,6 +245,16 @@ impl Bridle {
                 "runs_as",
             ));
         }
+        let resources = by_id_union(
+            store
+                .current_naming::<Resource>("runs_as", id)
+                .await
+                .map_err(store_error)?,
+            store
+                .current_naming::<Resource>("holds_credentials", id)
+                .await
+                .map_err(store_error)?,
+        );
         for r in &resources {
             if r.entity.runs_as.iter().any(|x| x == id) {
                 referenced_by.push(reference(
@@ -152,36 +273,40 @@ impl Bridle {
                 ));
             }
         }
-        let held_here: Vec<&str> = resources
-            .iter()
-            .filter(|r| r.entity.id == id)
-            .flat_map(|r| r.entity.holds_credentials.iter().map(String::as_str))
-            .collect();
+        let credentials = by_id_union(
+            store
+                .current_naming::<Credential>("identity", id)
+                .await
+                .map_err(store_error)?,
+            store
+                .current_with_ids::<Credential>(&held_here)
+                .await
+                .map_err(store_error)?,
+        );
+        let tools = by_id_union(
+            store
+                .current_naming::<Tool>("runs_as", id)
+                .await
+                .map_err(store_error)?,
+            store
+                .current_naming::<Tool>("acts_on", id)
+                .await
+                .map_err(store_error)?,
+        );
+        let grants_out: Vec<Stored<Grant>> = store
+            .current_naming("subject", id)
+            .await
+            .map_err(store_error)?;
+        let grants_in: Vec<Stored<Grant>> = store
+            .current_naming("target", id)
+            .await
+            .map_err(store_error)?;
         Ok(protocol::EntityDetail {
             entity,
-            grants_out: grants
-                .iter()
-                .filter(|g| g.entity.subject == id)
-                .map(convert::grant)
-                .collect(),
-            grants_in: grants
-                .iter()
-                .filter(|g| g.entity.target == id)
-                .map(convert::grant)
-                .collect(),
-            credentials: credentials
-                .iter()
-                .filter(|c| c.entity.identity == id || held_here.contains(&c.entity.id.as_str()))
-                .map(convert::credential)
-                .collect(),
-            tools: tools
-                .iter()
-                .filter(|t| {
-                    t.entity.runs_as.as_deref() == Some(id)
-                        || t.entity.acts_on.iter().any(|e| e.resource == id)
-                })
-                .map(convert::tool)
-                .collect(),
+            grants_out: grants_out.iter().map(convert::grant).collect(),
+            grants_in: grants_in.iter().map(convert::grant).collect(),
+            credentials: credentials.iter().map(convert::credential).collect(),
+            tools: tools.iter().map(convert::tool).collect(),
             referenced_by,
         })
     }
@@ -360,5 +485,48 @@ impl Bridle {
                 .as_ref()
                 .map(convert::snapshot),
         })
+    }
+}
+
+/// A filter value as printed (`yes`/`no` for the flag columns, or `standing`/`just-in-time` as
+/// `ls grants` prints that one; empty for none) as the store compares it.
+fn filter_cell(column: &str, value: &str) -> Cell {
+    match (column, value) {
+        (_, "") => Cell::Empty,
+        ("crown_jewel" | "standing", "yes" | "true") | ("standing", "standing") => Cell::Flag(true),
+        ("crown_jewel" | "standing", "no" | "false") | ("standing", "just-in-time") => {
+            Cell::Flag(false)
+        }
+        _ => Cell::Text(value.to_owned()),
+    }
+}
+
+/// Two id-ordered lists of rows as one, each entity once, in id order.
+fn by_id_union<T: HasId>(mut a: Vec<Stored<T>>, b: Vec<Stored<T>>) -> Vec<Stored<T>> {
+    a.extend(b);
+    a.sort_by(|x, y| x.entity.id().cmp(y.entity.id()));
+    a.dedup_by(|x, y| x.entity.id() == y.entity.id());
+    a
+}
+
+trait HasId {
+    fn id(&self) -> &str;
+}
+
+impl HasId for Resource {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl HasId for Credential {
+    fn id(&self) -> &str {
+        &self.id
+    }
+}
+
+impl HasId for Tool {
+    fn id(&self) -> &str {
+        &self.id
     }
 }

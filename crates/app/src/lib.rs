@@ -21,6 +21,8 @@ mod graph;
 mod graph_view;
 mod import;
 mod inventory;
+#[cfg(test)]
+mod paging_tests;
 mod paths;
 mod risk;
 #[cfg(test)]

@@ -16,7 +16,8 @@ use anyhow::{Context, Result, bail};
 use bridle_app::{Bridle, DataPaths, PreparedImport};
 use bridle_core::EntityKind;
 use bridle_core::time::{Timestamp, parse_utc};
-use bridle_protocol::{ApiError, ErrorCode, ImportOutcome};
+use bridle_protocol::console::ColumnFilter;
+use bridle_protocol::{ApiError, ErrorCode, ImportOutcome, ListQuery};
 use clap::{Parser, Subcommand, ValueEnum};
 
 /// Exit code for bad input (a rejected file, a bad argument).
@@ -130,11 +131,28 @@ enum Command {
         #[arg(short, long, value_name = "FILE")]
         output: Option<PathBuf>,
     },
-    /// List the current entities of one kind.
-    #[command(after_help = "Examples:\n  bridle ls agents\n  bridle ls grants --json")]
+    /// List the current entities of one kind, all of them or one sorted, filtered page.
+    #[command(
+        after_help = "Examples:\n  bridle ls agents\n  bridle ls grants --json\n  bridle ls grants --sort target --offset 500000 --limit 50\n  bridle ls grants --filter standing=yes --filter origin=vault:prod --sort expires_at:desc --json\n\nFIELDs are the columns of `--json` rows (id, origin, first_seen, name, subject, target, expires_at…).\nFilter values are written as printed: yes/no for crown_jewel and standing, an empty value for none.\nWith any paging option, --json prints {\"total\", \"matched\", \"offset\", \"kind\", \"rows\"}."
+    )]
     Ls {
         #[arg(value_enum)]
         kind: KindArg,
+        /// At most N rows.
+        #[arg(long, value_name = "N")]
+        limit: Option<u64>,
+        /// Skip the first M rows of the sorted, filtered listing.
+        #[arg(long, value_name = "M")]
+        offset: Option<u64>,
+        /// Sort by a field, ascending (`:desc` for descending); ties go by id. Default: id.
+        #[arg(long, value_name = "FIELD[:desc]")]
+        sort: Option<String>,
+        /// Only rows whose FIELD is exactly VALUE (repeatable; all must hold).
+        #[arg(long, value_name = "FIELD=VALUE")]
+        filter: Vec<String>,
+        /// Only rows whose id or a text field contains TEXT (ASCII case-insensitive).
+        #[arg(long, value_name = "TEXT")]
+        search: Option<String>,
         #[arg(long)]
         json: bool,
     },
@@ -369,6 +387,57 @@ impl KindArg {
     }
 }
 
+/// `ls` paging options as the query the app answers; a malformed `--sort` or `--filter` is an
+/// input error naming the option.
+fn list_query(
+    limit: Option<u64>,
+    offset: Option<u64>,
+    sort: Option<String>,
+    filters: &[String],
+    search: Option<String>,
+) -> Result<ListQuery> {
+    let (sort, descending) = match sort {
+        None => (None, false),
+        Some(spec) => match spec.split_once(':') {
+            None => (Some(spec), false),
+            Some((field, "desc")) => (Some(field.to_owned()), true),
+            Some((field, "asc")) => (Some(field.to_owned()), false),
+            Some((_, other)) => {
+                return Err(input_error(format!(
+                    "--sort {spec}: the direction is `asc` or `desc`, not `{other}`"
+                )));
+            }
+        },
+    };
+    let filters = filters
+        .iter()
+        .map(|spec| {
+            let (column, value) = spec
+                .split_once('=')
+                .ok_or_else(|| input_error(format!("--filter {spec}: write it as FIELD=VALUE")))?;
+            Ok(ColumnFilter {
+                column: column.to_owned(),
+                value: value.to_owned(),
+            })
+        })
+        .collect::<Result<_>>()?;
+    Ok(ListQuery {
+        sort,
+        descending,
+        filters,
+        search: search.unwrap_or_default(),
+        offset: offset.unwrap_or(0),
+        limit,
+    })
+}
+
+fn input_error(message: String) -> anyhow::Error {
+    anyhow::Error::new(ApiError {
+        code: ErrorCode::InvalidInput,
+        message,
+    })
+}
+
 fn main() -> ExitCode {
     let cli = Cli::parse();
     init_logging(cli.verbose);
@@ -518,10 +587,33 @@ async fn run(cli: Cli) -> Result<ExitCode> {
             }
             Ok(ExitCode::SUCCESS)
         }
-        Command::Ls { kind, json } => {
-            let list =
-                with_existing(&paths, async |b: &Bridle| Ok(b.list(kind.kind()).await?)).await?;
-            output::entity_list(&list, json)?;
+        Command::Ls {
+            kind,
+            limit,
+            offset,
+            sort,
+            filter,
+            search,
+            json,
+        } => {
+            if limit.is_none()
+                && offset.is_none()
+                && sort.is_none()
+                && filter.is_empty()
+                && search.is_none()
+            {
+                let list =
+                    with_existing(&paths, async |b: &Bridle| Ok(b.list(kind.kind()).await?))
+                        .await?;
+                output::entity_list(&list, json)?;
+                return Ok(ExitCode::SUCCESS);
+            }
+            let query = list_query(limit, offset, sort, &filter, search)?;
+            let page = with_existing(&paths, async |b: &Bridle| {
+                Ok(b.list_page(kind.kind(), &query).await?)
+            })
+            .await?;
+            output::entity_page(&page, json)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Show { id, json } => {

@@ -14,8 +14,8 @@ use anyhow::Result;
 use bridle_app::SnapshotCheck;
 use bridle_protocol::{
     AcknowledgedBreak, AuditEntry, AuditVerification, BlastRadius, Chokepoints, Entity,
-    EntityDetail, EntityList, GrantRow, ImportOutcome, Overview, Paths, Reach, Severity, Snapshot,
-    Timestamp, WhatIf, WhoCanReach,
+    EntityDetail, EntityList, GrantRow, ImportOutcome, ListPage, Overview, Paths, Reach, Severity,
+    Snapshot, Timestamp, WhatIf, WhoCanReach,
 };
 use comfy_table::{Table, presets};
 use serde::Serialize;
@@ -49,6 +49,28 @@ fn never(value: &Option<Timestamp>) -> String {
         .unwrap_or_else(|| "never".to_owned())
 }
 
+/// `ls KIND` with paging options: the page's table and where it lies in the listing; `--json`
+/// prints the page with its counts.
+pub fn entity_page(page: &ListPage, json: bool) -> Result<()> {
+    if json {
+        return print_json(page);
+    }
+    let shown = page.rows.len() as u64;
+    say!("{}", entity_table(&page.rows));
+    let kind = kind_word(&page.rows);
+    let of = if page.matched == page.total {
+        format!("{} {kind}", page.total)
+    } else {
+        format!("{} matching {kind} ({} in all)", page.matched, page.total)
+    };
+    if shown == 0 {
+        say!("no rows at offset {} of {of}", page.offset);
+    } else {
+        say!("rows {}-{} of {of}", page.offset + 1, page.offset + shown);
+    }
+    Ok(())
+}
+
 /// `ls KIND`: `--json` prints a plain array of rows.
 pub fn entity_list(list: &EntityList, json: bool) -> Result<()> {
     if json {
@@ -61,7 +83,13 @@ pub fn entity_list(list: &EntityList, json: bool) -> Result<()> {
             EntityList::Grants(rows) => print_json(rows),
         };
     }
-    let table = match list {
+    say!("{}", entity_table(list));
+    say!("{} {}", list.len(), kind_word(list));
+    Ok(())
+}
+
+fn entity_table(list: &EntityList) -> Table {
+    match list {
         EntityList::Agents(rows) => {
             let mut t = table(&["id", "name", "owner", "env", "autonomy", "runs as"]);
             for r in rows {
@@ -149,10 +177,7 @@ pub fn entity_list(list: &EntityList, json: bool) -> Result<()> {
             t
         }
         EntityList::Grants(rows) => grant_table(rows),
-    };
-    say!("{table}");
-    say!("{} {}", list.len(), kind_word(list));
-    Ok(())
+    }
 }
 
 fn kind_word(list: &EntityList) -> &'static str {

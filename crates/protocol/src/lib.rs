@@ -151,6 +151,36 @@ pub enum EntityList {
     Grants(Vec<GrantRow>),
 }
 
+/// Which of a kind's current rows a listing returns: `bridle ls` with `--sort`, `--filter`,
+/// `--offset`, `--limit`, and the console's table pages.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListQuery {
+    /// A column (`target`, `name`, `expires_at`…; default `id`). Ties go by id in the same
+    /// direction; rows without a value come last either way.
+    pub sort: Option<String>,
+    pub descending: bool,
+    /// Each column must hold exactly this value, as `ls` and the console print it (`yes`/`no`
+    /// for flags, the empty text for no value).
+    pub filters: Vec<console::ColumnFilter>,
+    /// Text the id or some text column contains (ASCII case-insensitive).
+    pub search: String,
+    pub offset: u64,
+    /// At most this many rows (`None`: all from `offset`).
+    pub limit: Option<u64>,
+}
+
+/// One page of a kind's rows and how many there are.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ListPage {
+    /// Every current row of the kind.
+    pub total: u64,
+    /// The rows the filters and search select.
+    pub matched: u64,
+    pub offset: u64,
+    #[serde(flatten)]
+    pub rows: EntityList,
+}
+
 impl EntityList {
     pub fn len(&self) -> usize {
         match self {

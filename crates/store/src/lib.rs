@@ -25,7 +25,10 @@ pub use brokers::{
 pub use database::{Store, create_private_dir, owner_only};
 pub use drift::SourceDigests;
 pub use flows::{FlowSaved, NewFlowVersion, StoredFlow};
-pub use inventory::{ImportSummary, SnapshotRecord, SourceNamespace, Stored, Verdict};
+pub use inventory::{
+    Cell, Filter, ImportSummary, Page, PageQuery, SnapshotRecord, SourceNamespace, Stored,
+    StoredEntity, ValueCounts, Verdict,
+};
 pub use observations::SourceObservation;
 pub use risk::{NewRisk, RiskChange, RiskEvent};
 
@@ -65,6 +68,18 @@ pub enum StoreError {
         table: &'static str,
         id: String,
         reason: String,
+    },
+    #[error("{table} have no column `{column}`; they have: {known}")]
+    UnknownColumn {
+        table: &'static str,
+        column: String,
+        known: String,
+    },
+    #[error("column `{column}` of {table} cannot hold {value}")]
+    UnfitFilter {
+        table: &'static str,
+        column: &'static str,
+        value: String,
     },
     #[error("database error: {0}")]
     Sql(#[from] sqlx::Error),

@@ -16,7 +16,7 @@ pub(super) fn trusted_sql(text: String) -> sqlx::AssertSqlSafe<String> {
 
 /// Rows being written, as the JSON array of arrays that the insert's `json_each` unpacks.
 #[derive(Default)]
-pub(super) struct JsonRow {
+pub struct JsonRow {
     text: Vec<u8>,
     first_cell: bool,
 }
@@ -57,7 +57,7 @@ impl JsonRow {
 
 /// One stored row's cells by column name: either a sqlx row or a row of a JSON-aggregated chunk
 /// (see [`load`]), so each table's decoding is written once for both.
-pub(super) trait Cells {
+pub trait Cells {
     /// The row's entity id, for error messages.
     fn id(&self) -> String;
     /// A TEXT cell; `None` for NULL. May move the value out: read each cell once.

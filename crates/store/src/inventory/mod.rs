@@ -2,6 +2,7 @@
 //! current state or any past snapshot back.
 
 mod codec;
+mod query;
 mod read;
 mod tables;
 mod write;
@@ -11,6 +12,7 @@ use std::collections::HashMap;
 use bridle_core::time::Timestamp;
 use bridle_core::{Counts, EntityKind};
 
+pub use query::{Cell, Filter, Page, PageQuery, StoredEntity, ValueCounts};
 #[cfg(test)]
 pub(crate) use read::LOAD_CHUNK_ROWS;
 pub(crate) use read::snapshot_from_row;

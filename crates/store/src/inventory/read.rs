@@ -269,20 +269,27 @@ impl Store {
         .fetch(&mut *conn);
         let mut stored = Vec::new();
         while let Some(row) = rows.try_next().await? {
-            let origin: String = row.try_get("origin")?;
-            let mut row = row;
-            let first_seen = time_column(T::TABLE, &mut row, "first_seen")?
-                .ok_or_else(|| corrupt(T::TABLE, row.id(), "first_seen is missing"))?;
-            let last_seen = last_seen.get(&origin).copied().unwrap_or(first_seen);
-            stored.push(Stored {
-                entity: T::from_row(&mut row)?,
-                origin,
-                first_seen,
-                last_seen,
-            });
+            stored.push(stored_from_row(row, &last_seen)?);
         }
         Ok(stored)
     }
+}
+
+/// A current row with its provenance; `last_seen` is [`last_seen_by_source`].
+pub(super) fn stored_from_row<T: Table>(
+    mut row: SqliteRow,
+    last_seen: &HashMap<String, Timestamp>,
+) -> Result<Stored<T>> {
+    let origin: String = row.try_get("origin")?;
+    let first_seen = time_column(T::TABLE, &mut row, "first_seen")?
+        .ok_or_else(|| corrupt(T::TABLE, row.id(), "first_seen is missing"))?;
+    let last_seen = last_seen.get(&origin).copied().unwrap_or(first_seen);
+    Ok(Stored {
+        entity: T::from_row(&mut row)?,
+        origin,
+        first_seen,
+        last_seen,
+    })
 }
 
 /// The time of each source's latest snapshot: when it last reported its current entities.

@@ -14,13 +14,27 @@ use super::codec::{
 use crate::Result;
 
 /// One entity type's mapping to its table.
-pub(super) trait Table: Sized + Send + 'static + CanonicalEntity {
+pub trait Table: Sized + Send + 'static + CanonicalEntity {
     const TABLE: &'static str;
     /// The data columns after the common ones (id, origin, valid_from, valid_to, first_seen,
     /// content_digest).
     const COLUMNS: &'static [&'static str];
 
+    /// Columns that may hold NULL: a sort puts their empty rows last in either direction.
+    const OPTIONAL: &'static [&'static str] = &[];
+    /// Columns stored as 0/1.
+    const FLAGS: &'static [&'static str] = &[];
+    /// Columns of JSON text (lists of ids, a tool's actions): they name an id by containing it.
+    const LISTS: &'static [&'static str] = &[];
+    /// Times (RFC 3339 text with as many fraction digits as needed, so not in time order as
+    /// text): sorted by their value. `first_seen` is one in every table.
+    const TIMES: &'static [&'static str] = &[];
+    /// Human text (names, owners…), sorted case-insensitively; ids sort as written.
+    const NOCASE: &'static [&'static str] = &[];
+
     fn id(&self) -> &str;
+    /// Whether `column` of this entity names the entity `id`: equals it, or (a list) holds it.
+    fn names(&self, column: &str, id: &str) -> bool;
     /// Appends the data cells (in `COLUMNS` order) to a row being written.
     fn write_cells(&self, row: &mut JsonRow);
     fn from_row(row: &mut impl Cells) -> Result<Self>;
@@ -31,8 +45,19 @@ impl Table for Agent {
     const COLUMNS: &'static [&'static str] =
         &["name", "owner", "environment", "autonomy", "runs_as"];
 
+    const OPTIONAL: &'static [&'static str] = &["owner", "environment"];
+    const LISTS: &'static [&'static str] = &["runs_as"];
+    const NOCASE: &'static [&'static str] = &["name", "owner", "environment"];
+
     fn id(&self) -> &str {
         &self.id
+    }
+
+    fn names(&self, column: &str, id: &str) -> bool {
+        match column {
+            "runs_as" => self.runs_as.iter().any(|r| r == id),
+            _ => false,
+        }
     }
 
     fn write_cells(&self, row: &mut JsonRow) {
@@ -59,8 +84,15 @@ impl Table for Identity {
     const TABLE: &'static str = "identities";
     const COLUMNS: &'static [&'static str] = &["kind", "name", "owner", "provider"];
 
+    const OPTIONAL: &'static [&'static str] = &["owner", "provider"];
+    const NOCASE: &'static [&'static str] = &["name", "owner", "provider"];
+
     fn id(&self) -> &str {
         &self.id
+    }
+
+    fn names(&self, _column: &str, _id: &str) -> bool {
+        false
     }
 
     fn write_cells(&self, row: &mut JsonRow) {
@@ -93,8 +125,22 @@ impl Table for Credential {
         "fingerprint",
     ];
 
+    const OPTIONAL: &'static [&'static str] = &[
+        "issued_at",
+        "expires_at",
+        "last_rotated",
+        "last_used",
+        "fingerprint",
+    ];
+    const TIMES: &'static [&'static str] =
+        &["issued_at", "expires_at", "last_rotated", "last_used"];
+
     fn id(&self) -> &str {
         &self.id
+    }
+
+    fn names(&self, column: &str, id: &str) -> bool {
+        column == "identity" && self.identity == id
     }
 
     fn write_cells(&self, row: &mut JsonRow) {
@@ -133,8 +179,21 @@ impl Table for Resource {
         "runs_as",
     ];
 
+    const OPTIONAL: &'static [&'static str] = &["environment"];
+    const FLAGS: &'static [&'static str] = &["crown_jewel"];
+    const LISTS: &'static [&'static str] = &["holds_credentials", "runs_as"];
+    const NOCASE: &'static [&'static str] = &["name", "environment"];
+
     fn id(&self) -> &str {
         &self.id
+    }
+
+    fn names(&self, column: &str, id: &str) -> bool {
+        match column {
+            "holds_credentials" => self.holds_credentials.iter().any(|c| c == id),
+            "runs_as" => self.runs_as.iter().any(|r| r == id),
+            _ => false,
+        }
     }
 
     fn write_cells(&self, row: &mut JsonRow) {
@@ -171,8 +230,20 @@ impl Table for Tool {
     const TABLE: &'static str = "tools";
     const COLUMNS: &'static [&'static str] = &["name", "server", "runs_as", "acts_on"];
 
+    const OPTIONAL: &'static [&'static str] = &["server", "runs_as"];
+    const LISTS: &'static [&'static str] = &["acts_on"];
+    const NOCASE: &'static [&'static str] = &["name", "server"];
+
     fn id(&self) -> &str {
         &self.id
+    }
+
+    fn names(&self, column: &str, id: &str) -> bool {
+        match column {
+            "runs_as" => self.runs_as.as_deref() == Some(id),
+            "acts_on" => self.acts_on.iter().any(|a| a.resource == id),
+            _ => false,
+        }
     }
 
     fn write_cells(&self, row: &mut JsonRow) {
@@ -237,8 +308,20 @@ impl Table for Grant {
         "source",
     ];
 
+    const OPTIONAL: &'static [&'static str] = &["expires_at", "conditions", "source"];
+    const TIMES: &'static [&'static str] = &["expires_at"];
+    const FLAGS: &'static [&'static str] = &["standing"];
+
     fn id(&self) -> &str {
         &self.id
+    }
+
+    fn names(&self, column: &str, id: &str) -> bool {
+        match column {
+            "subject" => self.subject == id,
+            "target" => self.target == id,
+            _ => false,
+        }
     }
 
     fn write_cells(&self, row: &mut JsonRow) {
@@ -265,7 +348,7 @@ impl Table for Grant {
     }
 }
 
-/// The indexes of the entity tables as migration `0001` defines them: (table, name, statement).
+/// The indexes of the entity tables as migrations `0001` and `0008` define them: (table, name, statement).
 /// A bulk load drops and recreates these from here, never from `sqlite_master` (a database file
 /// is input: a definition planted there must not be executed); a test pins them to what the
 /// migrations create.
@@ -358,22 +441,22 @@ pub(super) const ENTITY_INDEXES: &[(&str, &str, &str)] = &[
     (
         "grants",
         "grants_origin",
-        "CREATE INDEX grants_origin ON grants (origin) WHERE valid_to IS NULL",
+        "CREATE INDEX grants_origin ON grants (origin, id) WHERE valid_to IS NULL",
     ),
     (
         "grants",
         "grants_subject",
-        "CREATE INDEX grants_subject ON grants (subject) WHERE valid_to IS NULL",
+        "CREATE INDEX grants_subject ON grants (subject, id) WHERE valid_to IS NULL",
     ),
     (
         "grants",
         "grants_target",
-        "CREATE INDEX grants_target ON grants (target) WHERE valid_to IS NULL",
+        "CREATE INDEX grants_target ON grants (target, id) WHERE valid_to IS NULL",
     ),
     (
         "credentials",
         "credentials_identity",
-        "CREATE INDEX credentials_identity ON credentials (identity) WHERE valid_to IS NULL",
+        "CREATE INDEX credentials_identity ON credentials (identity, id) WHERE valid_to IS NULL",
     ),
 ];
 
