@@ -15,7 +15,7 @@ use bridle_protocol::console::{
 };
 use bridle_store::Actor;
 
-use crate::error::ApiError;
+use crate::error::{ApiError, store_error};
 use crate::{Bridle, PreparedImport};
 
 /// The most rows one page may hold; the UI asks for far fewer.
@@ -71,45 +71,25 @@ impl Bridle {
         })
     }
 
-    /// Entities whose id or name contains `text` (case-insensitive), best matches first.
+    /// Entities whose id or name contains `text` (case-insensitive), best matches first: exact
+    /// ids and names, then prefixes, then the rest (the store's trigram index answers it).
     pub async fn search(&self, query: &SearchQuery) -> Result<SearchResults, ApiError> {
-        let needle = query.text.trim().to_lowercase();
-        if needle.is_empty() {
-            return Ok(SearchResults {
-                hits: Vec::new(),
-                matched: 0,
-            });
-        }
-        let mut scored: Vec<(u8, protocol::EntityRef)> = Vec::new();
-        for kind in InventoryKind::ALL {
-            for entity in refs(&self.list(entity_kind(kind)).await?) {
-                let id = entity.id.to_lowercase();
-                let name = entity.name.as_deref().map(str::to_lowercase);
-                let rank = if id == needle || name.as_deref() == Some(needle.as_str()) {
-                    0
-                } else if id.starts_with(&needle)
-                    || id.split(':').nth(1).is_some_and(|s| s.starts_with(&needle))
-                    || name.as_deref().is_some_and(|n| n.starts_with(&needle))
-                {
-                    1
-                } else if id.contains(&needle)
-                    || name.as_deref().is_some_and(|n| n.contains(&needle))
-                {
-                    2
-                } else {
-                    continue;
-                };
-                scored.push((rank, entity));
-            }
-        }
-        scored.sort_by(|a, b| a.0.cmp(&b.0).then_with(|| a.1.id.cmp(&b.1.id)));
-        let matched = scored.len() as u64;
-        let hits = scored
-            .into_iter()
-            .take(query.limit.clamp(1, MAX_PAGE) as usize)
-            .map(|(_, entity)| entity)
-            .collect();
-        Ok(SearchResults { hits, matched })
+        let (hits, matched) = self
+            .store
+            .search_current(&query.text, query.limit.clamp(1, MAX_PAGE))
+            .await
+            .map_err(store_error)?;
+        Ok(SearchResults {
+            hits: hits
+                .into_iter()
+                .map(|hit| protocol::EntityRef {
+                    id: hit.id,
+                    kind: hit.kind,
+                    name: hit.name,
+                })
+                .collect(),
+            matched,
+        })
     }
 
     /// [`Bridle::show`] in the console's shape (see [`EntityData`]).
@@ -159,39 +139,6 @@ fn entity_kind(kind: InventoryKind) -> EntityKind {
         InventoryKind::Resources => EntityKind::Resource,
         InventoryKind::Tools => EntityKind::Tool,
         InventoryKind::Grants => EntityKind::Grant,
-    }
-}
-
-fn refs(list: &protocol::EntityList) -> Vec<protocol::EntityRef> {
-    let entity = |id: &str, kind: &str, name: Option<&str>| protocol::EntityRef {
-        id: id.to_owned(),
-        kind: kind.to_owned(),
-        name: name.map(str::to_owned),
-    };
-    match list {
-        protocol::EntityList::Agents(rows) => rows
-            .iter()
-            .map(|r| entity(&r.id, "agent", Some(&r.name)))
-            .collect(),
-        protocol::EntityList::Identities(rows) => rows
-            .iter()
-            .map(|r| entity(&r.id, "identity", Some(&r.name)))
-            .collect(),
-        protocol::EntityList::Credentials(rows) => rows
-            .iter()
-            .map(|r| entity(&r.id, "credential", None))
-            .collect(),
-        protocol::EntityList::Resources(rows) => rows
-            .iter()
-            .map(|r| entity(&r.id, "resource", Some(&r.name)))
-            .collect(),
-        protocol::EntityList::Tools(rows) => rows
-            .iter()
-            .map(|r| entity(&r.id, "tool", Some(&r.name)))
-            .collect(),
-        protocol::EntityList::Grants(rows) => {
-            rows.iter().map(|r| entity(&r.id, "grant", None)).collect()
-        }
     }
 }
 

@@ -310,3 +310,101 @@ async fn an_existing_database_left_open_to_others_is_made_owner_only() {
     assert_eq!(mode, 0o600);
     store.close().await.unwrap();
 }
+
+/// `entity_text` holds exactly the ids and names of the current rows, after adds, changes and
+/// removals by two sources, and a failed import leaves it as it was.
+#[tokio::test]
+async fn search_text_follows_the_current_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = open(&dir).await;
+    let t = time("2026-11-01T00:00:00Z");
+    store
+        .import("import", None, &estate(FIRST), t, &actor(), |_| Ok(()))
+        .await
+        .unwrap()
+        .unwrap();
+    let other = r#"{"bridle":"estate/v1",
+     "identities":[{"id":"id:other","kind":"spiffe","name":"Other Service"}]}"#;
+    store
+        .import(
+            "import:other",
+            None,
+            &estate(other),
+            t,
+            &actor(),
+            |_| Ok(()),
+        )
+        .await
+        .unwrap()
+        .unwrap();
+    // agent:a renamed, id:b and g2 gone, g3 new.
+    let second = FIRST
+        .replace(r#""name":"A""#, r#""name":"Renamed Agent""#)
+        .replace(
+            r#",{"id":"id:b","kind":"service_account","name":"b"}"#,
+            "",
+        )
+        .replace(
+            r#"{"id":"g2","subject":"id:b","target":"res:db","actions":["write"],"standing":false}"#,
+            r#"{"id":"g3","subject":"id:a","target":"res:db","actions":["write"],"standing":false}"#,
+        );
+    store
+        .import("import", None, &estate(&second), t, &actor(), |_| Ok(()))
+        .await
+        .unwrap()
+        .unwrap();
+    let refused = store
+        .import("import", None, &Estate::default(), t, &actor(), |_| {
+            Err(vec!["no".into()])
+        })
+        .await
+        .unwrap();
+    assert!(refused.is_err());
+
+    let mut indexed: Vec<(String, String, Option<String>)> =
+        sqlx::query_as("SELECT kind, id, name FROM entity_text ORDER BY id")
+            .fetch_all(&store.pool)
+            .await
+            .unwrap();
+    indexed.sort();
+    let current = store.current_estate().await.unwrap();
+    let mut expected: Vec<(String, String, Option<String>)> = Vec::new();
+    expected.extend(
+        current
+            .agents
+            .iter()
+            .map(|e| ("agent".into(), e.id.clone(), Some(e.name.clone()))),
+    );
+    expected.extend(
+        current
+            .identities
+            .iter()
+            .map(|e| ("identity".into(), e.id.clone(), Some(e.name.clone()))),
+    );
+    expected.extend(
+        current
+            .resources
+            .iter()
+            .map(|e| ("resource".into(), e.id.clone(), Some(e.name.clone()))),
+    );
+    expected.extend(
+        current
+            .grants
+            .iter()
+            .map(|e| ("grant".into(), e.id.clone(), None)),
+    );
+    expected.sort();
+    assert_eq!(indexed, expected);
+
+    let (hits, matched) = store.search_current("RENAMED", 10).await.unwrap();
+    assert_eq!((hits.len(), matched), (1, 1));
+    assert_eq!(hits[0].id, "agent:a");
+    // Exact id first, then prefixes, then the rest; short text scans.
+    let (hits, _) = store.search_current("id:a", 10).await.unwrap();
+    assert_eq!(hits[0].id, "id:a");
+    let (hits, matched) = store.search_current("g", 10).await.unwrap();
+    assert!(hits.iter().any(|h| h.id == "g3") && matched >= 2);
+    assert!(!hits.iter().any(|h| h.id == "g2"));
+    let (hits, matched) = store.search_current("100%", 10).await.unwrap();
+    assert_eq!((hits.len(), matched), (0, 0));
+}

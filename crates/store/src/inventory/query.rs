@@ -69,6 +69,15 @@ pub struct Page<T> {
     pub matched: u64,
 }
 
+/// A current entity whose id or name matched a search.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SearchHit {
+    /// `agent`, `identity`, … (the singular kind word).
+    pub kind: String,
+    pub id: String,
+    pub name: Option<String>,
+}
+
 /// How many current rows hold each value of one column (`Cell::Empty` for NULL).
 pub type ValueCounts = Vec<(Cell, u64)>;
 
@@ -211,6 +220,64 @@ impl Store {
         })
     }
 
+    /// Current entities whose id or name contains `text` (case-insensitive), best first: an id
+    /// or name equal to it, then those starting with it (or whose id does after its `kind:`
+    /// prefix), then the rest, each by id. Returns at most `limit` hits and how many matched.
+    /// Three or more characters are looked up in the trigram index (`entity_text`); shorter
+    /// text is matched by a scan of it.
+    pub async fn search_current(&self, text: &str, limit: u64) -> Result<(Vec<SearchHit>, u64)> {
+        let needle = text.trim().to_lowercase();
+        if needle.is_empty() {
+            return Ok((Vec::new(), 0));
+        }
+        let escaped = like_escaped(&needle);
+        let (condition, term) = if needle.chars().count() >= 3 {
+            // A phrase of the text's trigrams: the text as a substring of id or name.
+            (
+                "entity_text MATCH ?3",
+                format!("{{id name}} : \"{}\"", needle.replace('"', "\"\"")),
+            )
+        } else {
+            (
+                "(id LIKE ?3 ESCAPE '\\' OR name LIKE ?3 ESCAPE '\\')",
+                format!("%{escaped}%"),
+            )
+        };
+        let mut conn = self.pool.acquire().await?;
+        let rows = sqlx::query(super::codec::trusted_sql(format!(
+            "SELECT kind, id, name, CASE \
+               WHEN lower(id) = ?1 OR lower(name) = ?1 THEN 0 \
+               WHEN id LIKE ?2 ESCAPE '\\' OR name LIKE ?2 ESCAPE '\\' \
+                 OR substr(id, instr(id, ':') + 1) LIKE ?2 ESCAPE '\\' THEN 1 \
+               ELSE 2 END AS rank \
+             FROM entity_text WHERE {condition} ORDER BY rank, id LIMIT ?4"
+        )))
+        .bind(&needle)
+        .bind(format!("{escaped}%"))
+        .bind(&term)
+        .bind(limit.min(i64::MAX as u64) as i64)
+        .fetch_all(&mut *conn)
+        .await?;
+        let hits = rows
+            .iter()
+            .map(|row| {
+                Ok(SearchHit {
+                    kind: row.try_get("kind")?,
+                    id: row.try_get("id")?,
+                    name: row.try_get("name")?,
+                })
+            })
+            .collect::<Result<Vec<_>>>()?;
+        let matched: i64 = sqlx::query_scalar(super::codec::trusted_sql(format!(
+            "SELECT count(*) FROM entity_text WHERE {}",
+            condition.replace("?3", "?1")
+        )))
+        .bind(&term)
+        .fetch_one(&mut *conn)
+        .await?;
+        Ok((hits, matched as u64))
+    }
+
     /// How many current rows of `T` hold each value of `column`, ordered by value.
     pub async fn current_value_counts<T: Table>(&self, column: &str) -> Result<ValueCounts> {
         let column = known_column::<T>(column)?;
@@ -304,14 +371,7 @@ impl Conditions {
         }
         let needle = query.search.trim();
         let search = (!needle.is_empty()).then(|| {
-            let mut pattern = String::from("%");
-            for c in needle.chars() {
-                if matches!(c, '%' | '_' | '\\') {
-                    pattern.push('\\');
-                }
-                pattern.push(c);
-            }
-            pattern.push('%');
+            let pattern = format!("%{}%", like_escaped(needle));
             let text = columns::<T>()
                 .filter(|c| *c != "first_seen" && !T::FLAGS.contains(c))
                 .collect();
@@ -362,6 +422,18 @@ impl Conditions {
             query.push(format!(" AND {column} {test}"));
         }
     }
+}
+
+/// `text` with the `LIKE` wildcards and the escape character escaped (by a backslash).
+fn like_escaped(text: &str) -> String {
+    let mut escaped = String::with_capacity(text.len());
+    for c in text.chars() {
+        if matches!(c, '%' | '_' | '\\') {
+            escaped.push('\\');
+        }
+        escaped.push(c);
+    }
+    escaped
 }
 
 async fn count<T: Table>(

@@ -4,8 +4,8 @@
 use bridle_core::estate::CanonicalEntity;
 use bridle_core::time::format_utc;
 use bridle_core::{
-    ActionSet, Agent, Autonomy, Credential, CredentialKind, Grant, Identity, IdentityKind,
-    Resource, ResourceKind, Sensitivity, Tool, ToolAction,
+    ActionSet, Agent, Autonomy, Credential, CredentialKind, EntityKind, Grant, Identity,
+    IdentityKind, Resource, ResourceKind, Sensitivity, Tool, ToolAction,
 };
 
 use super::codec::{
@@ -16,6 +16,11 @@ use crate::Result;
 /// One entity type's mapping to its table.
 pub trait Table: Sized + Send + 'static + CanonicalEntity {
     const TABLE: &'static str;
+    const KIND: EntityKind;
+    /// The kind's number in `entity_text` row ids (migration `0009`).
+    const SEARCH_CODE: i64;
+    /// The column `entity_text` indexes next to the id, if the kind has a name.
+    const SEARCH_NAME: Option<&'static str>;
     /// The data columns after the common ones (id, origin, valid_from, valid_to, first_seen,
     /// content_digest).
     const COLUMNS: &'static [&'static str];
@@ -42,6 +47,9 @@ pub trait Table: Sized + Send + 'static + CanonicalEntity {
 
 impl Table for Agent {
     const TABLE: &'static str = "agents";
+    const KIND: EntityKind = EntityKind::Agent;
+    const SEARCH_CODE: i64 = 1;
+    const SEARCH_NAME: Option<&'static str> = Some("name");
     const COLUMNS: &'static [&'static str] =
         &["name", "owner", "environment", "autonomy", "runs_as"];
 
@@ -82,6 +90,9 @@ impl Table for Agent {
 
 impl Table for Identity {
     const TABLE: &'static str = "identities";
+    const KIND: EntityKind = EntityKind::Identity;
+    const SEARCH_CODE: i64 = 2;
+    const SEARCH_NAME: Option<&'static str> = Some("name");
     const COLUMNS: &'static [&'static str] = &["kind", "name", "owner", "provider"];
 
     const OPTIONAL: &'static [&'static str] = &["owner", "provider"];
@@ -115,6 +126,9 @@ impl Table for Identity {
 
 impl Table for Credential {
     const TABLE: &'static str = "credentials";
+    const KIND: EntityKind = EntityKind::Credential;
+    const SEARCH_CODE: i64 = 3;
+    const SEARCH_NAME: Option<&'static str> = None;
     const COLUMNS: &'static [&'static str] = &[
         "identity",
         "kind",
@@ -169,6 +183,9 @@ impl Table for Credential {
 
 impl Table for Resource {
     const TABLE: &'static str = "resources";
+    const KIND: EntityKind = EntityKind::Resource;
+    const SEARCH_CODE: i64 = 4;
+    const SEARCH_NAME: Option<&'static str> = Some("name");
     const COLUMNS: &'static [&'static str] = &[
         "kind",
         "name",
@@ -228,6 +245,9 @@ struct StoredToolAction {
 
 impl Table for Tool {
     const TABLE: &'static str = "tools";
+    const KIND: EntityKind = EntityKind::Tool;
+    const SEARCH_CODE: i64 = 5;
+    const SEARCH_NAME: Option<&'static str> = Some("name");
     const COLUMNS: &'static [&'static str] = &["name", "server", "runs_as", "acts_on"];
 
     const OPTIONAL: &'static [&'static str] = &["server", "runs_as"];
@@ -298,6 +318,9 @@ impl Table for Tool {
 
 impl Table for Grant {
     const TABLE: &'static str = "grants";
+    const KIND: EntityKind = EntityKind::Grant;
+    const SEARCH_CODE: i64 = 6;
+    const SEARCH_NAME: Option<&'static str> = None;
     const COLUMNS: &'static [&'static str] = &[
         "subject",
         "target",

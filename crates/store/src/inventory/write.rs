@@ -141,7 +141,41 @@ async fn replace_source<T: Table>(
     for index in rebuilt_indexes {
         sqlx::query(trusted_sql(index)).execute(&mut *conn).await?;
     }
+    update_search_text::<T>(conn, origin, snapshot, &to_close).await?;
     Ok(change)
+}
+
+/// Keeps `entity_text` (migration `0009`) equal to the current rows: the text of the rows just
+/// closed goes, that of the rows this snapshot inserted for `origin` comes.
+async fn update_search_text<T: Table>(
+    conn: &mut SqliteConnection,
+    origin: &str,
+    snapshot: i64,
+    closed: &[i64],
+) -> Result<()> {
+    for chunk in closed.chunks(MAX_BINDS) {
+        let mut query = QueryBuilder::<Sqlite>::new("DELETE FROM entity_text WHERE rowid IN (");
+        let mut list = query.separated(", ");
+        for row_id in chunk {
+            list.push_bind(row_id * 8 + T::SEARCH_CODE);
+        }
+        query.push(")");
+        query.build().execute(&mut *conn).await?;
+    }
+    sqlx::query(trusted_sql(format!(
+        "INSERT INTO entity_text (rowid, kind, id, name) \
+         SELECT row_id * 8 + {code}, '{kind}', id, {name} FROM {table} \
+         WHERE valid_from = ? AND origin = ? AND valid_to IS NULL",
+        code = T::SEARCH_CODE,
+        kind = T::KIND.as_str(),
+        name = T::SEARCH_NAME.unwrap_or("NULL"),
+        table = T::TABLE,
+    )))
+    .bind(snapshot)
+    .bind(origin)
+    .execute(&mut *conn)
+    .await?;
+    Ok(())
 }
 
 /// Inserts of at least this many rows may rebuild the table's indexes (see [`is_bulk`]).
