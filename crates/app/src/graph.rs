@@ -56,9 +56,13 @@ fn chokepoint(c: &bridle_core::graph::Chokepoint) -> protocol::Chokepoint {
 }
 
 impl Bridle {
-    /// The privilege graph of the current inventory at time `at`.
-    pub async fn privilege_graph(&self, at: Timestamp) -> Result<PrivilegeGraph, ApiError> {
-        Ok(PrivilegeGraph::build(&self.estate(None).await?, at))
+    /// The privilege graph of the current inventory at time `at` (built once per snapshot and
+    /// time, see [`Bridle::current_graph`]).
+    pub async fn privilege_graph(
+        &self,
+        at: Timestamp,
+    ) -> Result<std::sync::Arc<PrivilegeGraph>, ApiError> {
+        self.current_graph(at).await
     }
 
     pub async fn reach(&self, from: &str, at: Timestamp) -> Result<protocol::Reach, ApiError> {
@@ -92,8 +96,10 @@ impl Bridle {
         max_hops: u32,
         at: Timestamp,
     ) -> Result<protocol::Paths, ApiError> {
-        let estate = self.estate(None).await?;
-        let paths = PrivilegeGraph::build(&estate, at)
+        let estate = self.current_estate().await?;
+        let paths = self
+            .current_graph(at)
+            .await?
             .paths(from, to, max_paths, max_hops)
             .map_err(graph_error)?;
         // A grant's conditions say how it arises (`via: bind roles …`): a path names them.

@@ -27,8 +27,9 @@ impl Bridle {
         request: &GraphViewRequest,
         at: Timestamp,
     ) -> Result<GraphView, ApiError> {
-        let estate = self.estate(None).await?;
-        graph_view(&estate, request, at, MAX_LAYOUT_NODES)
+        let estate = self.current_estate().await?;
+        let graph = self.current_graph(at).await?;
+        graph_view(&estate, &graph, request, at, MAX_LAYOUT_NODES)
     }
 }
 
@@ -60,13 +61,15 @@ fn grouped(n: usize) -> String {
 }
 
 /// The view of `estate` (see [`Bridle::graph_view`]), placing at most `cap` nodes.
+/// The view of `request` on `graph`, the privilege graph of `estate` at `at` (a what-if rebuilds
+/// it for the edited estate).
 pub(crate) fn graph_view(
     estate: &Estate,
+    graph: &PrivilegeGraph,
     request: &GraphViewRequest,
     at: Timestamp,
     cap: usize,
 ) -> Result<GraphView, ApiError> {
-    let graph = PrivilegeGraph::build(estate, at);
     let full = graph
         .neighbourhood(&request.from, usize::MAX)
         .map_err(graph_error)?;
@@ -451,7 +454,11 @@ mod tests {
     }
 
     fn view(request: &GraphViewRequest) -> GraphView {
-        graph_view(&demo(), request, at(), MAX_LAYOUT_NODES).unwrap()
+        {
+            let estate = demo();
+            let graph = PrivilegeGraph::build(&estate, at());
+            graph_view(&estate, &graph, request, at(), MAX_LAYOUT_NODES).unwrap()
+        }
     }
 
     fn node<'a>(view: &'a GraphView, id: &str) -> &'a GraphNode {
@@ -591,8 +598,11 @@ mod tests {
         }
 
         // A target the source does not reach: an empty path, not an error.
+        let estate = demo();
+        let graph = PrivilegeGraph::build(&estate, at());
         let unreached = graph_view(
-            &demo(),
+            &estate,
+            &graph,
             &GraphViewRequest {
                 to: Some("res:hr-db".into()),
                 ..request(FINANCE)
@@ -635,7 +645,9 @@ mod tests {
 
     #[test]
     fn the_cap_keeps_crown_jewel_chains_and_says_how_many_are_left_out() {
-        let capped = graph_view(&demo(), &request(FINANCE), at(), 7).unwrap();
+        let estate = demo();
+        let graph = PrivilegeGraph::build(&estate, at());
+        let capped = graph_view(&estate, &graph, &request(FINANCE), at(), 7).unwrap();
         assert_eq!(capped.nodes.len(), 7);
         let limited = capped.limited.as_deref().unwrap();
         assert!(
@@ -667,7 +679,14 @@ mod tests {
             .iter()
             .max_by_key(|e| e.resources)
             .expect("agents");
-        let view = graph_view(&estate, &request(&widest.source), at(), MAX_LAYOUT_NODES).unwrap();
+        let view = graph_view(
+            &estate,
+            &graph,
+            &request(&widest.source),
+            at(),
+            MAX_LAYOUT_NODES,
+        )
+        .unwrap();
         assert!(
             view.reached > 2_000,
             "the test needs a big reach: {}",
@@ -777,8 +796,10 @@ mod tests {
     #[test]
     fn bad_requests_name_what_is_wrong() {
         let estate = demo();
-        let error =
-            |r: GraphViewRequest| graph_view(&estate, &r, at(), MAX_LAYOUT_NODES).unwrap_err();
+        let error = |r: GraphViewRequest| {
+            let graph = PrivilegeGraph::build(&estate, at());
+            graph_view(&estate, &graph, &r, at(), MAX_LAYOUT_NODES).unwrap_err()
+        };
         let unknown = error(request("agent:nobody"));
         assert_eq!(unknown.code, ErrorCode::NotFound);
         assert!(unknown.message.contains("agent:nobody"));

@@ -11,6 +11,7 @@ mod console_compliance;
 mod convert;
 mod credential_approvals;
 mod error;
+mod evaluation_cache;
 pub mod evidence;
 pub mod export;
 mod file_import;
@@ -71,6 +72,8 @@ pub const DEMO_FLOWS: [(&str, &str); 2] = [
 #[derive(Debug, Clone)]
 pub struct Bridle {
     store: Store,
+    /// Shared by clones: they read the same database.
+    cache: std::sync::Arc<evaluation_cache::EvaluationCache>,
     settings: Settings,
     /// Where the local user's credential approvals are; without one, no broker credential is
     /// ever read.
@@ -100,6 +103,7 @@ impl Bridle {
             .map_err(store_error)?;
         Ok(Bridle {
             store,
+            cache: Default::default(),
             settings: Settings::default(),
             approvals: None,
         })

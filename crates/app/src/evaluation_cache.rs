@@ -1,0 +1,135 @@
+//! The current inventory and its privilege graph, loaded and built once and shared by every
+//! request until the inventory changes.
+//!
+//! Loading a million grants from SQLite and building their graph takes seconds; a console that
+//! did it per click would need seconds per click. The inventory changes only by a new snapshot
+//! (an import or a sync), so the newest snapshot's id is the key: a request first asks the store
+//! for it (one indexed read) and reuses what was built for it. The graph also depends on the
+//! evaluation time (expired grants do not count), so it is kept for one (snapshot, time) pair.
+//! The locks are async and held while loading, so concurrent requests wait for one load instead
+//! of running several.
+
+use std::sync::Arc;
+
+use bridle_core::Estate;
+use bridle_core::graph::PrivilegeGraph;
+use bridle_core::time::Timestamp;
+use tokio::sync::Mutex;
+
+use crate::Bridle;
+use crate::error::{ApiError, store_error};
+
+/// The key: the newest snapshot's id (`None` before the first import).
+type Version = Option<i64>;
+
+#[derive(Default)]
+pub(crate) struct EvaluationCache {
+    estate: Mutex<Option<(Version, Arc<Estate>)>>,
+    graph: Mutex<Option<(Version, Timestamp, Arc<PrivilegeGraph>)>>,
+}
+
+impl std::fmt::Debug for EvaluationCache {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("EvaluationCache")
+    }
+}
+
+impl Bridle {
+    async fn inventory_version(&self) -> Result<Version, ApiError> {
+        Ok(self
+            .store
+            .latest_snapshot()
+            .await
+            .map_err(store_error)?
+            .map(|s| s.id))
+    }
+
+    /// The current inventory, loaded once per snapshot.
+    pub async fn current_estate(&self) -> Result<Arc<Estate>, ApiError> {
+        let version = self.inventory_version().await?;
+        let mut cached = self.cache.estate.lock().await;
+        if let Some((at_version, estate)) = cached.as_ref()
+            && *at_version == version
+        {
+            return Ok(Arc::clone(estate));
+        }
+        let estate = Arc::new(self.store.current_estate().await.map_err(store_error)?);
+        *cached = Some((version, Arc::clone(&estate)));
+        Ok(estate)
+    }
+
+    /// The privilege graph of the current inventory at `at`, built once per (snapshot, `at`).
+    pub async fn current_graph(&self, at: Timestamp) -> Result<Arc<PrivilegeGraph>, ApiError> {
+        let estate = self.current_estate().await?;
+        let version = self.inventory_version().await?;
+        let mut cached = self.cache.graph.lock().await;
+        if let Some((at_version, built_at, graph)) = cached.as_ref()
+            && *at_version == version
+            && *built_at == at
+        {
+            return Ok(Arc::clone(graph));
+        }
+        let graph = Arc::new(
+            tokio::task::spawn_blocking(move || PrivilegeGraph::build(&estate, at))
+                .await
+                .map_err(|e| crate::error::api_error(crate::ErrorCode::Internal, e.to_string()))?,
+        );
+        *cached = Some((version, at, Arc::clone(&graph)));
+        Ok(graph)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use bridle_core::estate::Syntax;
+    use bridle_store::Actor;
+
+    use crate::{Bridle, PreparedImport};
+
+    #[tokio::test]
+    async fn an_import_replaces_the_cached_estate_and_graph() {
+        let dir = tempfile::tempdir().unwrap();
+        let bridle = Bridle::open(&dir.path().join("t.db"), &dir.path().join("audit.key"))
+            .await
+            .unwrap();
+        let empty = bridle.current_estate().await.unwrap();
+        assert!(empty.agents.is_empty());
+        let actor = Actor {
+            user: "test".into(),
+            host: "test".into(),
+        };
+        let demo = PreparedImport::from_bytes("demo".into(), crate::DEMO_ESTATE, Syntax::Json);
+        let at = crate::now();
+        bridle
+            .import(demo, crate::DEMO_SOURCE, at, &actor)
+            .await
+            .unwrap();
+        let first = bridle.current_estate().await.unwrap();
+        assert!(!first.agents.is_empty(), "the import is seen");
+        assert!(Arc::ptr_eq(&first, &bridle.current_estate().await.unwrap()));
+        let graph = bridle.current_graph(at).await.unwrap();
+        assert!(Arc::ptr_eq(
+            &graph,
+            &bridle.current_graph(at).await.unwrap()
+        ));
+        let later = at + chrono::Duration::days(400);
+        assert!(!Arc::ptr_eq(
+            &graph,
+            &bridle.current_graph(later).await.unwrap()
+        ));
+
+        let smaller = r#"{"bridle":"estate/v1","agents":[{"id":"agent:only","name":"Only","autonomy":"supervised","runs_as":[]}]}"#;
+        let prepared = PreparedImport::from_bytes("s".into(), smaller.as_bytes(), Syntax::Json);
+        bridle
+            .import(prepared, crate::DEMO_SOURCE, at, &actor)
+            .await
+            .unwrap();
+        let second = bridle.current_estate().await.unwrap();
+        assert_eq!(second.agents.len(), 1);
+        let graph = bridle.current_graph(later).await.unwrap();
+        assert!(graph.reach("agent:only").is_ok());
+        assert!(graph.reach("agent:support-bot").is_err());
+    }
+}
