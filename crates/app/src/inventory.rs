@@ -455,26 +455,20 @@ impl Bridle {
     }
 
     /// The dashboard's figures at time `at`.
+    /// The dashboard: counts and the figures a risk officer watches, counted by the store.
     pub async fn overview(&self, at: Timestamp) -> Result<protocol::Overview, ApiError> {
-        let estate = self.store.current_estate().await.map_err(store_error)?;
         let limit = chrono::Duration::days(i64::from(self.settings.rotation_limit_days));
-        let long_lived = estate
-            .credentials
-            .iter()
-            .filter(|c| {
-                let age_from = c.last_rotated.or(c.issued_at);
-                c.expires_at.is_none() || age_from.is_some_and(|from| at - from > limit)
-            })
-            .count();
+        let figures = self
+            .store
+            // `at - rotated > limit` is `rotated < at - limit`.
+            .current_figures(at, at - limit)
+            .await
+            .map_err(store_error)?;
         Ok(protocol::Overview {
-            counts: convert::counts(&estate.counts()),
-            agents_without_owner: estate.agents.iter().filter(|a| a.owner.is_none()).count() as u64,
-            long_lived_credentials: long_lived as u64,
-            standing_grants: estate
-                .grants
-                .iter()
-                .filter(|g| g.standing && !g.is_expired_at(at))
-                .count() as u64,
+            counts: convert::counts(&figures.counts),
+            agents_without_owner: figures.agents_without_owner,
+            long_lived_credentials: figures.long_lived_credentials,
+            standing_grants: figures.standing_grants,
             rotation_limit_days: self.settings.rotation_limit_days,
             at,
             last_snapshot: self

@@ -355,3 +355,64 @@ async fn entity_pages_by_point_queries_name_what_the_full_scan_named() {
     }
     assert!(bridle.show("agent:does-not-exist").await.is_err());
 }
+
+/// The dashboard's figures, counted in SQL, equal the same rules applied to the loaded estate,
+/// including at the boundaries (a grant's expiry, a credential's rotation limit exactly).
+#[tokio::test]
+async fn overview_figures_counted_in_sql_equal_the_rules_on_the_loaded_estate() {
+    let dir = tempfile::tempdir().unwrap();
+    let bridle = Bridle::open(&dir.path().join("t.db"), &dir.path().join("audit.key"))
+        .await
+        .unwrap();
+    let actor = Actor {
+        user: "test".into(),
+        host: "test".into(),
+    };
+    let demo = PreparedImport::from_bytes("demo".into(), crate::DEMO_ESTATE, Syntax::Json);
+    bridle
+        .import(demo, crate::DEMO_SOURCE, crate::now(), &actor)
+        .await
+        .unwrap();
+    let mut generated = Vec::new();
+    bridle_core::estate::write_canonical(&synthetic::generate(Scale::Small, 5), &mut generated)
+        .unwrap();
+    let generated = PreparedImport::from_bytes("gen".into(), &generated, Syntax::Json);
+    bridle
+        .import(generated, "gen", crate::now(), &actor)
+        .await
+        .unwrap();
+    let estate = bridle.estate(None).await.unwrap();
+    let limit = chrono::Duration::days(i64::from(bridle.settings.rotation_limit_days));
+    let mut times = vec![parse_utc("2026-06-01T00:00:00Z").unwrap(), crate::now()];
+    times.extend(estate.grants.iter().filter_map(|g| g.expires_at).take(5));
+    times.extend(
+        estate
+            .credentials
+            .iter()
+            .filter_map(|c| c.last_rotated.or(c.issued_at))
+            .take(5)
+            .map(|t| t + limit),
+    );
+    for at in times {
+        let overview = bridle.overview(at).await.unwrap();
+        let long_lived = estate
+            .credentials
+            .iter()
+            .filter(|c| {
+                let age_from = c.last_rotated.or(c.issued_at);
+                c.expires_at.is_none() || age_from.is_some_and(|from| at - from > limit)
+            })
+            .count() as u64;
+        let standing = estate
+            .grants
+            .iter()
+            .filter(|g| g.standing && !g.is_expired_at(at))
+            .count() as u64;
+        let ownerless = estate.agents.iter().filter(|a| a.owner.is_none()).count() as u64;
+        assert_eq!(overview.long_lived_credentials, long_lived, "at {at}");
+        assert_eq!(overview.standing_grants, standing, "at {at}");
+        assert_eq!(overview.agents_without_owner, ownerless);
+        assert_eq!(overview.counts.grants, estate.grants.len() as u64);
+        assert_eq!(overview.counts.agents, estate.agents.len() as u64);
+    }
+}

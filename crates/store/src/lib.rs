@@ -26,8 +26,8 @@ pub use database::{Store, create_private_dir, owner_only};
 pub use drift::SourceDigests;
 pub use flows::{FlowSaved, NewFlowVersion, StoredFlow};
 pub use inventory::{
-    Cell, Filter, ImportSummary, Page, PageQuery, SearchHit, SnapshotRecord, SourceNamespace,
-    Stored, StoredEntity, ValueCounts, Verdict,
+    Cell, Figures, Filter, ImportSummary, Page, PageQuery, SearchHit, SnapshotRecord,
+    SourceNamespace, Stored, StoredEntity, ValueCounts, Verdict,
 };
 pub use observations::SourceObservation;
 pub use risk::{NewRisk, RiskChange, RiskEvent};

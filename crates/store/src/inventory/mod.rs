@@ -12,7 +12,7 @@ use std::collections::HashMap;
 use bridle_core::time::Timestamp;
 use bridle_core::{Counts, EntityKind};
 
-pub use query::{Cell, Filter, Page, PageQuery, SearchHit, StoredEntity, ValueCounts};
+pub use query::{Cell, Figures, Filter, Page, PageQuery, SearchHit, StoredEntity, ValueCounts};
 #[cfg(test)]
 pub(crate) use read::LOAD_CHUNK_ROWS;
 pub(crate) use read::snapshot_from_row;

@@ -6,8 +6,8 @@
 
 use std::collections::HashMap;
 
-use bridle_core::time::Timestamp;
-use bridle_core::{Agent, Credential, Grant, Identity, Resource, Tool};
+use bridle_core::time::{Timestamp, format_utc};
+use bridle_core::{Agent, Counts, Credential, Grant, Identity, Resource, Tool};
 use futures_util::TryStreamExt;
 use sqlx::sqlite::Sqlite;
 use sqlx::{QueryBuilder, Row, SqliteConnection};
@@ -76,6 +76,18 @@ pub struct SearchHit {
     pub kind: String,
     pub id: String,
     pub name: Option<String>,
+}
+
+/// The dashboard's figures of the current inventory at one time (see
+/// [`Store::current_figures`]).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Figures {
+    pub counts: Counts,
+    pub agents_without_owner: u64,
+    /// Credentials that never expire, or were last rotated (else issued) before the limit.
+    pub long_lived_credentials: u64,
+    /// Standing grants not expired at the time.
+    pub standing_grants: u64,
 }
 
 /// How many current rows hold each value of one column (`Cell::Empty` for NULL).
@@ -276,6 +288,49 @@ impl Store {
         .fetch_one(&mut *conn)
         .await?;
         Ok((hits, matched as u64))
+    }
+
+    /// The dashboard's figures at `at`, counted in SQL without loading the estate. A credential
+    /// last rotated (else issued) before `rotated_before` is long-lived.
+    pub async fn current_figures(
+        &self,
+        at: Timestamp,
+        rotated_before: Timestamp,
+    ) -> Result<Figures> {
+        let mut conn = self.pool.acquire().await?;
+        let counts = super::read::count_current(&mut conn).await?;
+        let scalar = async |conn: &mut SqliteConnection, sql: &'static str, time: String| {
+            let n: i64 = sqlx::query_scalar(sql).bind(time).fetch_one(conn).await?;
+            Ok::<u64, StoreError>(n as u64)
+        };
+        let agents_without_owner: i64 = sqlx::query_scalar(
+            "SELECT count(*) FROM agents WHERE valid_to IS NULL AND owner IS NULL",
+        )
+        .fetch_one(&mut *conn)
+        .await?;
+        let agents_without_owner = agents_without_owner as u64;
+        // Times are compared by value (julianday), never as text: their fraction digits vary.
+        let long_lived_credentials = scalar(
+            &mut conn,
+            "SELECT count(*) FROM credentials WHERE valid_to IS NULL AND (expires_at IS NULL \
+             OR julianday(coalesce(last_rotated, issued_at)) < julianday(?1))",
+            format_utc(&rotated_before),
+        )
+        .await?;
+        // Expired means `expires_at <= at`.
+        let standing_grants = scalar(
+            &mut conn,
+            "SELECT count(*) FROM grants WHERE valid_to IS NULL AND standing = 1 \
+             AND (expires_at IS NULL OR julianday(expires_at) > julianday(?1))",
+            format_utc(&at),
+        )
+        .await?;
+        Ok(Figures {
+            counts,
+            agents_without_owner,
+            long_lived_credentials,
+            standing_grants,
+        })
     }
 
     /// How many current rows of `T` hold each value of `column`, ordered by value.
