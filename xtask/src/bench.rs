@@ -87,7 +87,7 @@ fn parse(args: &[String]) -> Result<Options> {
     Ok(options)
 }
 
-fn target_dir() -> PathBuf {
+pub(crate) fn target_dir() -> PathBuf {
     std::env::var_os("CARGO_TARGET_DIR")
         .map(PathBuf::from)
         .map(|p| {
@@ -101,7 +101,7 @@ fn target_dir() -> PathBuf {
 }
 
 /// Runs a command, failing with its stderr when it fails; returns its stdout and wall time.
-fn execute(command: &mut Command, what: &str) -> Result<(String, f64)> {
+pub(crate) fn execute(command: &mut Command, what: &str) -> Result<(String, f64)> {
     let start = Instant::now();
     let output = command
         .stdin(Stdio::null())
@@ -118,7 +118,7 @@ fn execute(command: &mut Command, what: &str) -> Result<(String, f64)> {
     Ok((String::from_utf8(output.stdout)?, seconds))
 }
 
-fn json_line(stdout: &str, what: &str) -> Result<Value> {
+pub(crate) fn json_line(stdout: &str, what: &str) -> Result<Value> {
     serde_json::from_str(stdout.trim()).with_context(|| format!("{what} printed no JSON: {stdout}"))
 }
 
@@ -362,7 +362,7 @@ fn evidence_export(bridle: &Path, work: &Path, audit_key: &Path) -> Result<Strin
 }
 
 /// `/proc/loadavg`'s 1, 5 and 15 minute figures: other work on the machine skews every timing.
-fn load_average() -> String {
+pub(crate) fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|text| {
             text.split_whitespace()

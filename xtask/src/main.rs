@@ -9,6 +9,7 @@
 //! `run` builds the UI and opens the desktop console on the demo estate.
 
 mod bench;
+mod console_bench;
 mod fuzz;
 
 use std::process::Command;
@@ -56,12 +57,15 @@ fn main() -> Result<()> {
         Some("install-deps") => install_system_packages(),
         Some("test-servers") => install_test_servers(),
         Some("ui") => build_ui(),
+        Some("bench") if args[1..].iter().any(|a| a == "--console") => {
+            console_bench::run(&args[1..])
+        }
         Some("bench") => bench::run(&args[1..]),
         Some("fuzz") => fuzz::run(&args[1..]),
         Some("audit") => audit(),
         _ => {
             eprintln!(
-                "usage: cargo xtask <command>\n\n  run [ARGS]     open the desktop console on the demo estate (extra ARGS go to bridle-desktop)\n  test           install what is missing, build the UI, then fmt check, clippy -D warnings, all tests\n  ui             build the UI into ui/dist (wasm32 + wasm-bindgen, no trunk)\n  install-deps   install the Debian packages the build needs\n  test-servers   install the pinned test servers (OpenBao, MCP, OIDC, OSCAL models) under target/test-servers\n  bench [--scale S]... [--seed N] [--no-networkx]   privilege-graph benchmark (docs/PERFORMANCE.md)\n  audit          cargo deny check advisories (needs the network for the RustSec database)\n  fuzz --minutes N [--target NAME]   the readers' randomized tests for N minutes per target (release build)"
+                "usage: cargo xtask <command>\n\n  run [ARGS]     open the desktop console on the demo estate (extra ARGS go to bridle-desktop)\n  test           install what is missing, build the UI, then fmt check, clippy -D warnings, all tests\n  ui             build the UI into ui/dist (wasm32 + wasm-bindgen, no trunk)\n  install-deps   install the Debian packages the build needs\n  test-servers   install the pinned test servers (OpenBao, MCP, OIDC, OSCAL models) under target/test-servers\n  bench [--scale S]... [--seed N] [--no-networkx]   privilege-graph benchmark (docs/PERFORMANCE.md)\n  bench --console [--scale S]... [--seed N] [--rounds N]   console interactions p50/p95 (docs/PERFORMANCE.md)\n  audit          cargo deny check advisories (needs the network for the RustSec database)\n  fuzz --minutes N [--target NAME]   the readers' randomized tests for N minutes per target (release build)"
             );
             bail!("unknown or missing command")
         }

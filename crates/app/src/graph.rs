@@ -1,9 +1,12 @@
 //! Privilege-path queries over the current inventory.
 
 use bridle_core::ActionSet;
-use bridle_core::graph::{EdgeReason, GraphError, PrivilegeGraph, RemovableItem};
+use bridle_core::graph::{
+    EdgeReason, GraphError, PrivilegeGraph, ReachTree, RemovableItem, TreeReached,
+};
 use bridle_core::time::Timestamp;
 use bridle_protocol as protocol;
+use serde::ser::{Serialize, SerializeSeq, SerializeStruct, Serializer};
 
 use crate::Bridle;
 use crate::error::{ApiError, ErrorCode, api_error};
@@ -16,6 +19,53 @@ fn graph_error(error: GraphError) -> ApiError {
         },
         error.to_string(),
     )
+}
+
+/// A [`ReachTree`] serialized exactly as its [`protocol::Reach`] (the same fields, order and
+/// values), each witness path read from the tree as it is written: the busiest agent of a large
+/// estate has over a million path ids, which then never exist as owned strings at once.
+pub struct ReachJson<'a>(pub &'a ReachTree);
+
+impl Serialize for ReachJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let tree = self.0;
+        let mut reach = serializer.serialize_struct("Reach", 3)?;
+        reach.serialize_field("from", &tree.from)?;
+        reach.serialize_field("at", &tree.at)?;
+        reach.serialize_field("reachable", &Reachable(tree))?;
+        reach.end()
+    }
+}
+
+struct Reachable<'a>(&'a ReachTree);
+
+impl Serialize for Reachable<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let tree = self.0;
+        let mut list = serializer.serialize_seq(Some(tree.reachable.len()))?;
+        for reached in &tree.reachable {
+            list.serialize_element(&ReachedJson { tree, reached })?;
+        }
+        list.end()
+    }
+}
+
+struct ReachedJson<'a> {
+    tree: &'a ReachTree,
+    reached: &'a TreeReached,
+}
+
+impl Serialize for ReachedJson<'_> {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let r = self.reached;
+        let mut row = serializer.serialize_struct("Reached", 5)?;
+        row.serialize_field("target", &r.target)?;
+        row.serialize_field("kind", r.kind.as_str())?;
+        row.serialize_field("actions", &r.actions.words())?;
+        row.serialize_field("hops", &r.hops)?;
+        row.serialize_field("path", &self.tree.path(r))?;
+        row.end()
+    }
 }
 
 fn words(actions: ActionSet) -> Vec<String> {
@@ -63,6 +113,15 @@ impl Bridle {
         at: Timestamp,
     ) -> Result<std::sync::Arc<PrivilegeGraph>, ApiError> {
         self.current_graph(at).await
+    }
+
+    /// What `from` reaches, with the witness paths kept as the search's parent-pointer tree:
+    /// [`ReachJson`] writes it as `reach --json` without materialising every path first.
+    pub async fn reach_tree(&self, from: &str, at: Timestamp) -> Result<ReachTree, ApiError> {
+        self.privilege_graph(at)
+            .await?
+            .reach_tree(from)
+            .map_err(graph_error)
     }
 
     pub async fn reach(&self, from: &str, at: Timestamp) -> Result<protocol::Reach, ApiError> {

@@ -38,6 +38,7 @@ pub use credential_approvals::{ApprovalsError, CredentialApproval, CredentialUse
 pub use error::{ApiError, ErrorCode};
 pub use file_import::{BrokerFileFormat, PreparedBrokerFile, prepare_broker_file};
 pub use flows::FlowFile;
+pub use graph::ReachJson;
 pub use import::PreparedImport;
 pub use paths::DataPaths;
 pub use risk::parse_risk_id;

@@ -17,6 +17,10 @@ use bridle_core::graph::PrivilegeGraph;
 use bridle_core::time::parse_utc;
 use serde_json::{Value, json};
 
+#[path = "common/rss.rs"]
+mod rss;
+use rss::peak_rss_kib;
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -44,19 +48,6 @@ fn main() -> Result<()> {
 
 fn millis(start: Instant) -> f64 {
     (start.elapsed().as_secs_f64() * 1e6).round() / 1e3
-}
-
-/// The process's peak resident set size in KiB (Linux `VmHWM`), or 0 where it is unknown.
-fn peak_rss_kib() -> u64 {
-    std::fs::read_to_string("/proc/self/status")
-        .ok()
-        .and_then(|status| {
-            status
-                .lines()
-                .find_map(|line| line.strip_prefix("VmHWM:"))
-                .and_then(|rest| rest.trim().trim_end_matches("kB").trim().parse().ok())
-        })
-        .unwrap_or(0)
 }
 
 /// The median wall time of five runs of `work`, in milliseconds.

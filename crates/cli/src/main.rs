@@ -667,9 +667,17 @@ async fn run(cli: Cli) -> Result<ExitCode> {
         }
         Command::Reach { id, eval } => {
             let at = evaluation_time(eval.at.as_deref())?;
+            if eval.json {
+                // Streamed from the search's tree: no path is materialised before it is written.
+                let tree =
+                    with_existing(&paths, async |b: &Bridle| Ok(b.reach_tree(&id, at).await?))
+                        .await?;
+                output::print_json_streamed(&bridle_app::ReachJson(&tree))?;
+                return Ok(ExitCode::SUCCESS);
+            }
             let reach =
                 with_existing(&paths, async |b: &Bridle| Ok(b.reach(&id, at).await?)).await?;
-            output::reach(&reach, eval.json)?;
+            output::reach(&reach, false)?;
             Ok(ExitCode::SUCCESS)
         }
         Command::Paths {

@@ -25,6 +25,17 @@ pub(crate) fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     Ok(())
 }
 
+/// [`print_json`] written as it is serialized (through a buffer), for results too large to hold
+/// as one string.
+pub(crate) fn print_json_streamed<T: Serialize + ?Sized>(value: &T) -> Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::with_capacity(1 << 16, std::io::stdout().lock());
+    serde_json::to_writer_pretty(&mut out, value)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
 pub(crate) fn table(header: &[&str]) -> Table {
     let mut table = Table::new();
     table
