@@ -5,7 +5,10 @@
 //! did it per click would need seconds per click. The inventory changes only by a new snapshot
 //! (an import or a sync), so the newest snapshot's id is the key: a request first asks the store
 //! for it (one indexed read) and reuses what was built for it. The graph also depends on the
-//! evaluation time (expired grants do not count), so it is kept for one (snapshot, time) pair.
+//! evaluation time, but only through expiry: a graph built at one time is reused for another
+//! when no grant or credential expires between the two (`PrivilegeGraph::unchanged_at`), so the
+//! console's clicks, each at its own "now", share one graph until something actually expires.
+//! Results then state the time asked for, not the time the graph was built at.
 //! The locks are async and held while loading, so concurrent requests wait for one load instead
 //! of running several.
 
@@ -25,7 +28,7 @@ type Version = Option<i64>;
 #[derive(Default)]
 pub(crate) struct EvaluationCache {
     estate: Mutex<Option<(Version, Arc<Estate>)>>,
-    graph: Mutex<Option<(Version, Timestamp, Arc<PrivilegeGraph>)>>,
+    graph: Mutex<Option<(Version, Arc<PrivilegeGraph>)>>,
 }
 
 impl std::fmt::Debug for EvaluationCache {
@@ -58,14 +61,16 @@ impl Bridle {
         Ok(estate)
     }
 
-    /// The privilege graph of the current inventory at `at`, built once per (snapshot, `at`).
+    /// The privilege graph of the current inventory at `at`: built once per snapshot and reused
+    /// for every time at which it is the same graph. Its [`PrivilegeGraph::at`] may be another
+    /// such time; callers report `at`.
     pub async fn current_graph(&self, at: Timestamp) -> Result<Arc<PrivilegeGraph>, ApiError> {
         let estate = self.current_estate().await?;
         let version = self.inventory_version().await?;
         let mut cached = self.cache.graph.lock().await;
-        if let Some((at_version, built_at, graph)) = cached.as_ref()
+        if let Some((at_version, graph)) = cached.as_ref()
             && *at_version == version
-            && *built_at == at
+            && graph.unchanged_at(at)
         {
             return Ok(Arc::clone(graph));
         }
@@ -74,7 +79,7 @@ impl Bridle {
                 .await
                 .map_err(|e| crate::error::api_error(crate::ErrorCode::Internal, e.to_string()))?,
         );
-        *cached = Some((version, at, Arc::clone(&graph)));
+        *cached = Some((version, Arc::clone(&graph)));
         Ok(graph)
     }
 }

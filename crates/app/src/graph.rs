@@ -118,10 +118,13 @@ impl Bridle {
     /// What `from` reaches, with the witness paths kept as the search's parent-pointer tree:
     /// [`ReachJson`] writes it as `reach --json` without materialising every path first.
     pub async fn reach_tree(&self, from: &str, at: Timestamp) -> Result<ReachTree, ApiError> {
-        self.privilege_graph(at)
+        let mut tree = self
+            .privilege_graph(at)
             .await?
             .reach_tree(from)
-            .map_err(graph_error)
+            .map_err(graph_error)?;
+        tree.at = at;
+        Ok(tree)
     }
 
     pub async fn reach(&self, from: &str, at: Timestamp) -> Result<protocol::Reach, ApiError> {
@@ -132,7 +135,9 @@ impl Bridle {
             .map_err(graph_error)?;
         Ok(protocol::Reach {
             from: reach.from,
-            at: reach.at,
+            // The time asked for: a cached graph may have been built at another time at which
+            // it is the same graph (see `Bridle::current_graph`).
+            at,
             reachable: reach
                 .reachable
                 .into_iter()
@@ -177,7 +182,7 @@ impl Bridle {
         Ok(protocol::Paths {
             from: paths.from,
             to: paths.to,
-            at: paths.at,
+            at,
             shortest: paths.shortest,
             paths: paths
                 .paths
@@ -208,7 +213,7 @@ impl Bridle {
             .map_err(graph_error)?;
         Ok(protocol::WhoCanReach {
             target: who.target,
-            at: who.at,
+            at,
             sources: who
                 .sources
                 .into_iter()
@@ -235,7 +240,7 @@ impl Bridle {
             Vec::new()
         };
         Ok(protocol::BlastRadius {
-            at: blast.at,
+            at,
             crown_jewels: blast.crown_jewels.len() as u64,
             entries: blast
                 .entries
@@ -265,7 +270,7 @@ impl Bridle {
         let top = graph.chokepoints(top_k);
         let set = greedy_set.map(|k| graph.chokepoint_set(k));
         Ok(protocol::Chokepoints {
-            at: top.at,
+            at,
             total_pairs: top.total_pairs,
             items: top.items.iter().map(chokepoint).collect(),
             greedy_set: set.map(|s| protocol::ChokepointSet {
@@ -289,7 +294,7 @@ impl Bridle {
             .what_if(revoke_grants, expire_credentials)
             .map_err(graph_error)?;
         Ok(protocol::WhatIf {
-            at: diff.at,
+            at,
             revoked_grants: diff.revoked_grants,
             expired_credentials: diff.expired_credentials,
             lost: diff

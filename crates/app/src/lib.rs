@@ -29,6 +29,24 @@ mod risk;
 #[cfg(test)]
 mod rulebook_tests;
 
+#[cfg(test)]
+mod evaluation_minute_tests {
+    use bridle_core::time::parse_utc;
+
+    #[test]
+    fn clicks_within_a_minute_share_its_start() {
+        let t = |s: &str| parse_utc(s).unwrap();
+        assert_eq!(
+            super::evaluation_minute(t("2026-12-07T14:05:59.999Z")),
+            t("2026-12-07T14:05:00Z")
+        );
+        assert_eq!(
+            super::evaluation_minute(t("2026-12-07T14:05:00Z")),
+            t("2026-12-07T14:05:00Z")
+        );
+    }
+}
+
 pub use import::source_name;
 pub use inventory::SnapshotCheck;
 
@@ -165,6 +183,15 @@ pub fn current_actor() -> Actor {
 
 /// The wall clock, read only at the edges and passed down.
 ///
+/// The evaluation time of the console's analyses at `now`: the start of its minute. Every
+/// click within a minute then shares one evaluation (one privilege graph, see
+/// [`Bridle::current_graph`]) instead of rebuilding it for a new time per click; each view states
+/// the time it was evaluated at. Records (imports, risk changes) keep their exact time.
+pub fn evaluation_minute(now: Timestamp) -> Timestamp {
+    use chrono::{DurationRound, TimeDelta};
+    now.duration_trunc(TimeDelta::minutes(1)).unwrap_or(now)
+}
+
 /// Debug builds honour `BRIDLE_TEST_CLOCK` (an RFC 3339 time, fixed for the whole process) so
 /// the end-to-end tests can record an inventory, risks and attestations before the fixed
 /// evaluation times their packs are checked at; release builds never read it.

@@ -281,6 +281,17 @@ impl PrivilegeGraph {
             out,
             inn,
             condensation: OnceLock::new(),
+            expiries: {
+                let mut expiries: Vec<Timestamp> = estate
+                    .grants
+                    .iter()
+                    .filter_map(|g| g.expires_at)
+                    .chain(estate.credentials.iter().filter_map(|c| c.expires_at))
+                    .collect();
+                expiries.sort_unstable();
+                expiries.dedup();
+                expiries
+            },
         }
     }
 }

@@ -234,12 +234,30 @@ pub struct PrivilegeGraph {
     inn: Adjacency,
     /// The strongly connected components of the full graph, computed on first use.
     condensation: OnceLock<blast::Condensation>,
+    /// Every `expires_at` of a grant or credential, ascending: the only times at which the
+    /// graph of the estate changes (see [`PrivilegeGraph::unchanged_at`]).
+    expiries: Vec<Timestamp>,
 }
 
 impl PrivilegeGraph {
     /// The evaluation time the graph was built for.
     pub fn at(&self) -> Timestamp {
         self.at
+    }
+
+    /// Whether the estate's graph at `other` is this one: time enters the graph only through
+    /// expiry (`expires_at <= at` is expired), so it is the same graph exactly when no grant or
+    /// credential expires after the earlier of the two times and at or before the later. A
+    /// caller may then answer a query for `other` with this graph (the results still name
+    /// [`PrivilegeGraph::at`]).
+    pub fn unchanged_at(&self, other: Timestamp) -> bool {
+        let (earlier, later) = if other < self.at {
+            (other, self.at)
+        } else {
+            (self.at, other)
+        };
+        let first_after = self.expiries.partition_point(|&e| e <= earlier);
+        self.expiries.get(first_after).is_none_or(|&e| e > later)
     }
 
     /// The petgraph graph itself, for exports and visualisations that want the state nodes.

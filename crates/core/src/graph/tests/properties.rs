@@ -415,3 +415,55 @@ fn what_if_equals_recomputation_on_the_edited_estate() {
         assert_eq!(what_if.kept, kept, "seed {seed}");
     }
 }
+
+/// A graph reused for another time answers exactly as the graph built for it whenever
+/// `unchanged_at` says so, and `unchanged_at` says no across every expiry.
+#[test]
+fn a_graph_unchanged_at_another_time_answers_as_the_graph_built_then() {
+    let mut reused = 0;
+    for seed in 0..SEEDS {
+        let estate = generate(seed, at());
+        let built = PrivilegeGraph::build(&estate, at());
+        let mut times: Vec<Timestamp> = estate
+            .grants
+            .iter()
+            .filter_map(|g| g.expires_at)
+            .chain(estate.credentials.iter().filter_map(|c| c.expires_at))
+            .flat_map(|e| {
+                [
+                    e - chrono::Duration::nanoseconds(1),
+                    e,
+                    e + chrono::Duration::seconds(1),
+                ]
+            })
+            .collect();
+        times.push(at() + chrono::Duration::days(3650));
+        times.push(at() - chrono::Duration::days(3650));
+        for other in times {
+            let expiry_between = estate
+                .grants
+                .iter()
+                .filter_map(|g| g.expires_at)
+                .chain(estate.credentials.iter().filter_map(|c| c.expires_at))
+                .any(|e| (e > at().min(other)) && (e <= at().max(other)));
+            assert_eq!(
+                built.unchanged_at(other),
+                !expiry_between,
+                "seed {seed}: at {other}"
+            );
+            if !built.unchanged_at(other) {
+                continue;
+            }
+            reused += 1;
+            let fresh = PrivilegeGraph::build(&estate, other);
+            for source in sources(&estate) {
+                assert_eq!(
+                    as_map(&built.reach(&source).unwrap()),
+                    as_map(&fresh.reach(&source).unwrap()),
+                    "seed {seed}: {source} at {other}"
+                );
+            }
+        }
+    }
+    assert!(reused > 100, "only {reused} reuses were checked");
+}
