@@ -53,7 +53,7 @@ impl Bridle {
                 column: (*key).to_owned(),
                 label,
                 values: self
-                    .value_counts(kind, key)
+                    .cached_value_counts(kind, key)
                     .await?
                     .into_iter()
                     .map(|(value, count)| FacetValue { value, count })

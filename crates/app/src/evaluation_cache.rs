@@ -12,11 +12,12 @@
 //! The locks are async and held while loading, so concurrent requests wait for one load instead
 //! of running several.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
-use bridle_core::Estate;
 use bridle_core::graph::PrivilegeGraph;
 use bridle_core::time::Timestamp;
+use bridle_core::{EntityKind, Estate};
 use tokio::sync::Mutex;
 
 use crate::Bridle;
@@ -25,10 +26,16 @@ use crate::error::{ApiError, store_error};
 /// The key: the newest snapshot's id (`None` before the first import).
 type Version = Option<i64>;
 
+/// How many current rows hold each value of one column of one kind, as shown.
+pub(crate) type ValueCounts = Vec<(String, u64)>;
+
 #[derive(Default)]
 pub(crate) struct EvaluationCache {
     estate: Mutex<Option<(Version, Arc<Estate>)>>,
     graph: Mutex<Option<(Version, Arc<PrivilegeGraph>)>>,
+    /// The console's facets: (kind, column) → counts, for one version. Counting a column of a
+    /// million grants is a scan; the counts change only with the inventory.
+    value_counts: Mutex<(Version, HashMap<(EntityKind, String), ValueCounts>)>,
 }
 
 impl std::fmt::Debug for EvaluationCache {
@@ -59,6 +66,26 @@ impl Bridle {
         let estate = Arc::new(self.store.current_estate().await.map_err(store_error)?);
         *cached = Some((version, Arc::clone(&estate)));
         Ok(estate)
+    }
+
+    /// [`Bridle::value_counts`] kept per inventory version.
+    pub(crate) async fn cached_value_counts(
+        &self,
+        kind: EntityKind,
+        column: &str,
+    ) -> Result<ValueCounts, ApiError> {
+        let version = self.inventory_version().await?;
+        let mut cached = self.cache.value_counts.lock().await;
+        if cached.0 != version {
+            *cached = (version, HashMap::new());
+        }
+        let key = (kind, column.to_owned());
+        if let Some(counts) = cached.1.get(&key) {
+            return Ok(counts.clone());
+        }
+        let counts = self.value_counts(kind, column).await?;
+        cached.1.insert(key, counts.clone());
+        Ok(counts)
     }
 
     /// The privilege graph of the current inventory at `at`: built once per snapshot and reused

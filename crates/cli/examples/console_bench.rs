@@ -2,8 +2,10 @@
 //! docs/PERFORMANCE.md); not a user command.
 //!
 //! ```text
-//! console_bench DB AUDIT_KEY AT ROUNDS
+//! console_bench DB AUDIT_KEY AT|now ROUNDS
 //! ```
+//! `now` evaluates as the console does, at the current time (the inventory's snapshot is then in
+//! the past; an earlier time would evaluate the findings of the inventory as it stood then).
 //! Opens the database as the console does and makes the `app` calls its Tauri commands make, in
 //! the order a user clicks through the pages (dashboard, a grants page sorted and filtered, an
 //! entity page, a search typed key by key, the graph of the busiest agent, a what-if toggle,
@@ -31,9 +33,13 @@ use rss::peak_rss_kib;
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let [db, key, at, rounds] = args.as_slice() else {
-        bail!("usage: console_bench DB AUDIT_KEY AT ROUNDS");
+        bail!("usage: console_bench DB AUDIT_KEY AT|now ROUNDS");
     };
-    let at = parse_utc(at).map_err(anyhow::Error::msg)?;
+    let at = if at == "now" {
+        bridle_app::now()
+    } else {
+        parse_utc(at).map_err(anyhow::Error::msg)?
+    };
     let rounds: usize = rounds.parse().context("ROUNDS is a number")?;
     let runtime = tokio::runtime::Builder::new_multi_thread()
         .enable_all()
