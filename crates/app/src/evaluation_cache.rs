@@ -29,13 +29,16 @@ type Version = Option<i64>;
 /// How many current rows hold each value of one column of one kind, as shown.
 pub(crate) type ValueCounts = Vec<(String, u64)>;
 
+/// The value counts asked for since the inventory reached `Version`, by (kind, column).
+type CountsByColumn = (Version, HashMap<(EntityKind, String), ValueCounts>);
+
 #[derive(Default)]
 pub(crate) struct EvaluationCache {
     estate: Mutex<Option<(Version, Arc<Estate>)>>,
     graph: Mutex<Option<(Version, Arc<PrivilegeGraph>)>>,
     /// The console's facets: (kind, column) → counts, for one version. Counting a column of a
     /// million grants is a scan; the counts change only with the inventory.
-    value_counts: Mutex<(Version, HashMap<(EntityKind, String), ValueCounts>)>,
+    value_counts: Mutex<CountsByColumn>,
 }
 
 impl std::fmt::Debug for EvaluationCache {
