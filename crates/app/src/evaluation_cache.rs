@@ -39,7 +39,14 @@ pub(crate) struct EvaluationCache {
     /// The console's facets: (kind, column) → counts, for one version. Counting a column of a
     /// million grants is a scan; the counts change only with the inventory.
     value_counts: Mutex<CountsByColumn>,
+    /// (total, matched) of the listings asked for, by (kind, filters, search), for one version.
+    list_counts: Mutex<CountsByListing>,
 }
+
+/// The filters (column, value) and search text of one listing of one kind.
+pub(crate) type ListingKey = (EntityKind, Vec<(String, String)>, String);
+
+type CountsByListing = (Version, HashMap<ListingKey, (u64, u64)>);
 
 impl std::fmt::Debug for EvaluationCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -69,6 +76,33 @@ impl Bridle {
         let estate = Arc::new(self.store.current_estate().await.map_err(store_error)?);
         *cached = Some((version, Arc::clone(&estate)));
         Ok(estate)
+    }
+
+    /// The (total, matched) counts of a listing, if one with the same filters and search was
+    /// counted at the current version (the version is returned to store a new count under).
+    pub(crate) async fn known_list_counts(
+        &self,
+        key: &ListingKey,
+    ) -> Result<(Version, Option<(u64, u64)>), ApiError> {
+        let version = self.inventory_version().await?;
+        let cached = self.cache.list_counts.lock().await;
+        let known = (cached.0 == version)
+            .then(|| cached.1.get(key).copied())
+            .flatten();
+        Ok((version, known))
+    }
+
+    pub(crate) async fn remember_list_counts(
+        &self,
+        version: Version,
+        key: ListingKey,
+        counts: (u64, u64),
+    ) {
+        let mut cached = self.cache.list_counts.lock().await;
+        if cached.0 != version {
+            *cached = (version, HashMap::new());
+        }
+        cached.1.insert(key, counts);
     }
 
     /// [`Bridle::value_counts`] kept per inventory version.

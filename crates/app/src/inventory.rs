@@ -108,6 +108,23 @@ impl Bridle {
             search: query.search.clone(),
             offset: query.offset,
             limit: query.limit.unwrap_or(u64::MAX),
+            known_counts: None,
+        };
+        // Counting a filter over a million rows is a scan; the next page of the same listing
+        // reuses the count while the inventory is unchanged.
+        let key = (
+            kind,
+            query
+                .filters
+                .iter()
+                .map(|f| (f.column.clone(), f.value.clone()))
+                .collect(),
+            query.search.trim().to_owned(),
+        );
+        let (version, known) = self.known_list_counts(&key).await?;
+        let page = PageQuery {
+            known_counts: known,
+            ..page
         };
         let store = &self.store;
         let (rows, total, matched) = match kind {
@@ -160,6 +177,10 @@ impl Bridle {
                 (protocol::EntityList::Grants(rows), p.total, p.matched)
             }
         };
+        if known.is_none() {
+            self.remember_list_counts(version, key, (total, matched))
+                .await;
+        }
         Ok(protocol::ListPage {
             total,
             matched,

@@ -58,6 +58,9 @@ pub struct PageQuery {
     pub search: String,
     pub offset: u64,
     pub limit: u64,
+    /// `(total, matched)` when the caller already knows them for these filters and search
+    /// (counting a filter over a million rows is a scan): the page then does not count again.
+    pub known_counts: Option<(u64, u64)>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -174,11 +177,17 @@ impl Store {
         };
         let mut conn = self.pool.acquire().await?;
         let last_seen = last_seen_by_source(&mut conn).await?;
-        let total = count::<T>(&mut conn, &Conditions::default(), None).await?;
-        let matched = if conditions.is_empty() {
-            total
-        } else {
-            count::<T>(&mut conn, &conditions, None).await?
+        let (total, matched) = match query.known_counts {
+            Some(counts) => counts,
+            None => {
+                let total = count::<T>(&mut conn, &Conditions::default(), None).await?;
+                let matched = if conditions.is_empty() {
+                    total
+                } else {
+                    count::<T>(&mut conn, &conditions, None).await?
+                };
+                (total, matched)
+            }
         };
 
         let direction = if query.descending { "DESC" } else { "ASC" };
