@@ -4,6 +4,7 @@
 //! paths behind it, each with a link to the graph view.
 
 use bridle_protocol::ApiError;
+use bridle_protocol::Timestamp;
 use bridle_protocol::compliance::{Finding, FrameworkInfo};
 use bridle_protocol::console_compliance::{FindingsPage, FindingsQuery};
 use leptos::prelude::*;
@@ -48,12 +49,20 @@ pub fn Findings() -> impl IntoView {
             let _ = frameworks.try_set(list);
         }
     });
+    // The first page is evaluated now; its filters and further pages keep that evaluation time
+    // (stated in the header), so the backend answers them from one evaluation instead of
+    // re-running every check per click. A data change (a new generation) evaluates afresh.
+    let pinned = RwSignal::new(None::<(u64, Timestamp)>);
     Effect::new(move |_| {
-        shell.generation.track();
+        let generation = shell.generation.get();
         let f = filters.get();
         let some = |s: String| (!s.is_empty()).then_some(s);
+        let at = pinned
+            .get_untracked()
+            .filter(|(of, _)| *of == generation)
+            .map(|(_, at)| at);
         let query = FindingsQuery {
-            at: None,
+            at,
             framework: some(f.framework),
             severity: some(f.severity),
             status: some(f.status),
@@ -66,6 +75,9 @@ pub fn Findings() -> impl IntoView {
         spawn_local(async move {
             let result = ipc::findings_page(&query).await;
             if request.try_get_value() == Some(mine) {
+                if let (None, Ok(evaluated)) = (query.at, &result) {
+                    let _ = pinned.try_set(Some((generation, evaluated.at)));
+                }
                 let _ = page.try_set(Some(result));
             }
         });
