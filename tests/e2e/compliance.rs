@@ -2,9 +2,10 @@
 //! demo and on a clean estate, the NIST coverage listing against our catalog file, and a risk
 //! accepted with an expiry that reopens after it (all at explicit `--at` times).
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
+use sha2::{Digest, Sha256};
 
 use crate::support::{Sandbox, array, demo_estate, fixture, read_json, workspace_root};
 
@@ -109,6 +110,91 @@ fn check_gate_exits_3_on_the_demo_and_0_on_a_clean_estate() {
     clean
         .bridle(&["check", "--at", AT, "--fail-on", "high"])
         .ok();
+}
+
+/// The sha256 of `bridle check --json --at 2026-12-10T00:00:00Z` on `gen --scale small --seed 7`
+/// as the release before passes were counted printed it (every pass listed): `--include-pass`
+/// must print exactly that. A change to a check's findings changes it (pin the new digest then,
+/// after comparing the findings).
+const SMALL_SEED_7_REPORT_SHA256: &str =
+    "e97ade5dc031d4e9619f00f22f0778caa3847dfe690a40121a550ce69bc01df9";
+
+#[test]
+fn passes_are_counted_unless_listed_and_listed_as_before() {
+    let sandbox = recording_sandbox();
+    let estate = sandbox.path("small.json");
+    sandbox
+        .bridle(&["gen", "--scale", "small", "--seed", "7", "-o", estate.to_str().unwrap()])
+        .ok();
+    sandbox.import(&estate, &[]);
+    let at = "2026-12-10T00:00:00Z";
+    let listing = sandbox.bridle(&["check", "--json", "--include-pass", "--at", at]);
+    listing.ok();
+    assert_eq!(
+        hex::encode(Sha256::digest(listing.stdout.as_bytes())),
+        SMALL_SEED_7_REPORT_SHA256,
+        "--include-pass prints the report as it was before passes were counted"
+    );
+    let listed = listing.json();
+    assert!(listed.get("unlisted_passes").is_none(), "nothing is unlisted");
+    let (code, counted) = check_json(&sandbox, &["--at", at]);
+    assert_eq!(code, 0);
+
+    // The same failures and unknowns, in the same order; the same totals.
+    let not_passing: Vec<&Value> = array(&listed, "findings")
+        .iter()
+        .filter(|f| f["status"] != "pass")
+        .collect();
+    let counted_findings: Vec<&Value> = array(&counted, "findings").iter().collect();
+    assert_eq!(counted_findings, not_passing);
+    assert_eq!(counted["totals"], listed["totals"]);
+    assert!(listed["totals"]["pass"].as_u64().unwrap() > 10_000);
+
+    // The passes, per check in check order and under the kind of entity their subjects are.
+    let mut kind_of: BTreeMap<String, &str> = BTreeMap::new();
+    for (kind, word) in [
+        ("agents", "agent"),
+        ("identities", "identity"),
+        ("credentials", "credential"),
+        ("tools", "tool"),
+        ("grants", "grant"),
+    ] {
+        for row in sandbox.list(kind) {
+            kind_of.insert(row["id"].as_str().unwrap().to_owned(), word);
+        }
+    }
+    let mut expected: Vec<Value> = Vec::new();
+    for f in array(&listed, "findings").iter().filter(|f| f["status"] == "pass") {
+        let kind = kind_of[f["subject"].as_str().unwrap()];
+        match expected.last_mut() {
+            Some(last) if last["check"] == f["check"] => {
+                assert_eq!(last["subject_kind"], kind, "{f}");
+                last["count"] = (last["count"].as_u64().unwrap() + 1).into();
+            }
+            _ => expected.push(serde_json::json!({
+                "check": f["check"], "subject_kind": kind, "count": 1
+            })),
+        }
+    }
+    assert_eq!(array(&counted, "unlisted_passes"), &expected);
+
+    // The gate counts the same failures either way.
+    let (gated, counted_gate) = check_json(&sandbox, &["--at", at, "--fail-on", "low"]);
+    let (listed_code, listed_gate) =
+        check_json(&sandbox, &["--at", at, "--fail-on", "low", "--include-pass"]);
+    assert_eq!(gated, listed_code);
+    assert_eq!(counted_gate["gate_failures"], listed_gate["gate_failures"]);
+    assert!(counted_gate["gate_failures"].as_u64().unwrap() > 0);
+
+    // In text, the passes are printed only with --include-pass (or its old name --all).
+    let text = sandbox.bridle(&["check", "--at", at]);
+    text.ok();
+    assert!(!text.stdout.contains("\nPASS "), "{}", text.stdout);
+    for flag in ["--include-pass", "--all"] {
+        let text = sandbox.bridle(&["check", "--at", at, flag]);
+        text.ok();
+        assert!(text.stdout.contains("\nPASS "), "{flag}");
+    }
 }
 
 #[test]
@@ -319,6 +405,24 @@ fn an_accepted_risk_covers_its_findings_until_the_acceptance_expires() {
     let accepted = findings(&before, "accepted");
     assert!(!accepted.is_empty());
     assert!(accepted.iter().all(|f| f["accepted_by"] == 1));
+    // Only failures are accepted: the covered checks' passes stay passes, listed or counted.
+    let (_, listed) = check_json(&sandbox, &["--fail-on", "high", "--include-pass"]);
+    let mut covered_passes = 0;
+    for check in &checks {
+        let passes: Vec<&Value> = findings(&listed, "pass")
+            .into_iter()
+            .filter(|f| f["check"] == *check)
+            .collect();
+        assert!(passes.iter().all(|f| f["accepted_by"].is_null()), "{check}");
+        let counted = array(&before, "unlisted_passes")
+            .iter()
+            .find(|p| p["check"] == *check)
+            .map_or(0, |p| p["count"].as_u64().unwrap());
+        assert_eq!(counted, passes.len() as u64, "{check}");
+        covered_passes += passes.len();
+    }
+    assert!(covered_passes > 0, "the accepted checks pass for some subjects");
+    assert_eq!(listed["totals"], before["totals"]);
 
     let after_expiry = "2026-11-28T19:00:00Z";
     let run = sandbox.bridle(&["risk", "ls", "--json", "--at", after_expiry]);

@@ -3,8 +3,9 @@
 
 use bridle_core::Estate;
 use bridle_core::compliance::{
-    self, Catalog, ControlLibrary, Finding, Framework, Limits, Severity, Status, Tally,
+    self, Catalog, ControlLibrary, Finding, Framework, Limits, Passes, Severity, Status, Tally,
 };
+use bridle_core::flow::{DRIFT_CHECKS, FLOW_CHECKS};
 use bridle_core::graph::PrivilegeGraph;
 use bridle_core::risk::Risk;
 use bridle_core::time::Timestamp;
@@ -179,40 +180,82 @@ impl Bridle {
     /// Every finding of the inventory and flows as they stood at `at` (the newest snapshot
     /// taken by then, none before the first import), as an evidence pack for `at` assesses them.
     pub(crate) async fn findings_as_of(&self, at: Timestamp) -> Result<Vec<Finding>, ApiError> {
+        Ok(self.checked_as_of(at, Passes::List).await?.listed)
+    }
+
+    /// [`Bridle::findings_as_of`] with the passes listed or only counted, as `passes` says (the
+    /// flow checks' passes are counted under the subject kind `flow`).
+    async fn checked_as_of(&self, at: Timestamp, passes: Passes) -> Result<Checked, ApiError> {
         let estate = match self.store.snapshot_at(at).await.map_err(store_error)? {
             Some(snapshot) => self.estate(Some(snapshot.id)).await?,
             None => Estate::default(),
         };
         let graph = PrivilegeGraph::build(&estate, at);
-        let mut findings = compliance::evaluate(&estate, &graph, at, &self.limits());
-        findings.extend(
-            self.evaluated_flows_at(&estate, &graph, at)
-                .await?
+        let found = compliance::evaluate_with(&estate, &graph, at, &self.limits(), passes);
+        let mut checked = Checked {
+            listed: found.listed,
+            unlisted_passes: found
+                .unlisted_passes
                 .iter()
-                .flat_map(|(_, _, flow_findings)| flow_findings.iter().map(compliance_finding)),
-        );
-        Ok(findings)
+                .map(|p| protocol::PassCount {
+                    check: p.check.to_owned(),
+                    subject_kind: p.subject_kind.as_str().to_owned(),
+                    count: p.count,
+                })
+                .collect(),
+        };
+        let inventory_counts = checked.unlisted_passes.len();
+        for finding in self
+            .evaluated_flows_at(&estate, &graph, at)
+            .await?
+            .iter()
+            .flat_map(|(_, _, flow_findings)| flow_findings.iter().map(compliance_finding))
+        {
+            if passes == Passes::List || finding.status != Status::Pass {
+                checked.listed.push(finding);
+                continue;
+            }
+            let flow_counts = &mut checked.unlisted_passes[inventory_counts..];
+            match flow_counts.iter_mut().find(|p| p.check == finding.check) {
+                Some(count) => count.count += 1,
+                None => checked.unlisted_passes.push(protocol::PassCount {
+                    check: finding.check.to_owned(),
+                    subject_kind: "flow".to_owned(),
+                    count: 1,
+                }),
+            }
+        }
+        // Flow findings come flow by flow; their counts go in check order.
+        let order = |check: &str| {
+            FLOW_CHECKS
+                .iter()
+                .chain(DRIFT_CHECKS)
+                .position(|c| c.id == check)
+        };
+        checked.unlisted_passes[inventory_counts..].sort_by_key(|p| order(&p.check));
+        Ok(checked)
     }
 
     /// Runs every check on the inventory and flows as they stood at `at`, marks failures
     /// covered by the risks accepted then, narrows to `framework`, and counts the failures at or
-    /// above `fail_on` (the CI gate). A future `at` evaluates today's records then.
+    /// above `fail_on` (the CI gate). A future `at` evaluates today's records then. The passes
+    /// are listed with [`Passes::List`], else only counted (`unlisted_passes`); the totals and
+    /// the gate are the same either way.
     pub async fn check(
         &self,
         at: Timestamp,
         framework: Option<Framework>,
         fail_on: Option<Severity>,
+        passes: Passes,
     ) -> Result<protocol::CheckReport, ApiError> {
-        let findings = self.findings_as_of(at).await?;
+        let checked = self.checked_as_of(at, passes).await?;
         let risks = self.store.risks_at(at).await.map_err(store_error)?;
         let snapshot = self.store.snapshot_at(at).await.map_err(store_error)?;
+        let bears_on = |check: &str| framework.is_none_or(|fw| compliance::check_bears_on(check, fw));
         let mut tally = Tally::default();
         let mut gate_failures = 0;
         let mut out = Vec::new();
-        for f in findings
-            .iter()
-            .filter(|f| framework.is_none_or(|fw| compliance::check_bears_on(f.check, fw)))
-        {
+        for f in checked.listed.iter().filter(|f| bears_on(f.check)) {
             let accepted = accepted_by(&risks, f, at);
             tally.add(f.status, f.severity, accepted.is_some());
             if f.status == Status::Fail
@@ -223,6 +266,13 @@ impl Bridle {
             }
             out.push(finding(f, accepted));
         }
+        // A pass is never accepted (a risk covers failures only) and never fails the gate.
+        let unlisted_passes: Vec<protocol::PassCount> = checked
+            .unlisted_passes
+            .into_iter()
+            .filter(|p| bears_on(&p.check))
+            .collect();
+        let unlisted: u64 = unlisted_passes.iter().map(|p| p.count).sum();
         let limits = self.limits();
         Ok(protocol::CheckReport {
             at,
@@ -235,13 +285,14 @@ impl Bridle {
                 max_ttl_days: limits.max_ttl_days,
             },
             totals: protocol::FindingTotals {
-                pass: u64::from(tally.pass),
+                pass: u64::from(tally.pass) + unlisted,
                 fail: u64::from(tally.fail),
                 unknown: u64::from(tally.unknown),
                 accepted: u64::from(tally.accepted),
             },
             fail_on: fail_on.map(|s| s.as_str().to_owned()),
             gate_failures,
+            unlisted_passes,
             findings: out,
         })
     }
@@ -316,6 +367,13 @@ impl Bridle {
             items,
         })
     }
+}
+
+/// What an evaluation found, as [`Bridle::check`] reports it: the findings it lists and the
+/// passes it only counted.
+struct Checked {
+    listed: Vec<Finding>,
+    unlisted_passes: Vec<protocol::PassCount>,
 }
 
 /// Every check id, for validating risk links.

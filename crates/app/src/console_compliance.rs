@@ -2,6 +2,7 @@
 //! filtered and paged by the backend with facet counts, reopening a risk, and who the console
 //! acts as.
 
+use bridle_core::compliance::Passes;
 use bridle_core::risk::RiskStatus;
 use bridle_core::time::Timestamp;
 use bridle_protocol::compliance::{Finding, Risk};
@@ -69,7 +70,10 @@ impl Bridle {
         one_of("severity", &severity, &SEVERITIES)?;
         let needle = query.search.trim().to_lowercase();
 
-        let report = self.check(query.at.unwrap_or(now), framework, None).await?;
+        // The page lists, counts and searches the passes too.
+        let report = self
+            .check(query.at.unwrap_or(now), framework, None, Passes::List)
+            .await?;
         let texts: Vec<&Finding> = report
             .findings
             .iter()

@@ -5,6 +5,7 @@ use std::process::ExitCode;
 
 use anyhow::Result;
 use bridle_app::{Bridle, DataPaths, parse_framework, parse_risk_id, parse_severity};
+use bridle_core::compliance::Passes;
 use bridle_core::time::Timestamp;
 use bridle_protocol::compliance::{
     CheckReport, Control, Coverage, NewRisk, Risk, RiskChange, RiskDetail, RiskSuggestion,
@@ -21,7 +22,7 @@ pub const EXIT_GATE_FAILED: u8 = 3;
 
 #[derive(Debug, Args)]
 #[command(
-    after_help = "Examples:\n  bridle check --at 2026-11-28T12:00:00Z\n  bridle check --framework owasp-nhi --fail-on high\n  bridle check --json --all\n\nExit codes: 0 ok; 3 when a finding at or above --fail-on fails (unknown never fails the gate; a failure covered by an accepted, unexpired risk is shown as accepted and does not fail it); 1 failure; 2 bad input."
+    after_help = "Examples:\n  bridle check --at 2026-11-28T12:00:00Z\n  bridle check --framework owasp-nhi --fail-on high\n  bridle check --json --include-pass\n\nExit codes: 0 ok; 3 when a finding at or above --fail-on fails (unknown never fails the gate; a failure covered by an accepted, unexpired risk is shown as accepted and does not fail it); 1 failure; 2 bad input."
 )]
 pub struct CheckArgs {
     /// Evaluation time (RFC 3339; default: now).
@@ -33,9 +34,10 @@ pub struct CheckArgs {
     /// Exit with code 3 when a finding of this severity or above fails.
     #[arg(long, value_name = "low|medium|high|critical")]
     fail_on: Option<String>,
-    /// Also list passing findings (JSON always lists every finding).
-    #[arg(long)]
-    all: bool,
+    /// Also list the passing findings, one by one (otherwise they are counted per check and
+    /// subject kind: `unlisted_passes` in the JSON; a large estate has millions).
+    #[arg(long, visible_alias = "all")]
+    include_pass: bool,
     #[arg(long)]
     json: bool,
 }
@@ -222,6 +224,18 @@ fn print_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
     Ok(())
 }
 
+/// [`print_json`] written as it is serialised, the same bytes: a report listing its passes is
+/// gigabytes of JSON on a large estate, which need not be held as one string first.
+fn write_json<T: Serialize + ?Sized>(value: &T) -> Result<()> {
+    use std::io::Write as _;
+    let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+    // As an I/O error, so that `main` sees a closed pipe as one.
+    serde_json::to_writer_pretty(&mut out, value).map_err(std::io::Error::from)?;
+    writeln!(out)?;
+    out.flush()?;
+    Ok(())
+}
+
 fn rfc3339(t: &Timestamp) -> String {
     bridle_core::time::format_utc(t)
 }
@@ -232,14 +246,19 @@ pub async fn check(paths: &DataPaths, args: CheckArgs) -> Result<ExitCode> {
     let at = evaluation_time(args.at.as_deref())?;
     let framework = args.framework.as_deref().map(parse_framework).transpose()?;
     let fail_on = args.fail_on.as_deref().map(parse_severity).transpose()?;
+    let passes = if args.include_pass {
+        Passes::List
+    } else {
+        Passes::Count
+    };
     let report = with_existing(paths, async |b: &Bridle| {
-        Ok(b.check(at, framework, fail_on).await?)
+        Ok(b.check(at, framework, fail_on, passes).await?)
     })
     .await?;
     if args.json {
-        print_json(&report)?;
+        write_json(&report)?;
     } else {
-        print_check(&report, args.all)?;
+        print_check(&report)?;
     }
     Ok(if report.gate_failures > 0 {
         ExitCode::from(EXIT_GATE_FAILED)
@@ -248,7 +267,8 @@ pub async fn check(paths: &DataPaths, args: CheckArgs) -> Result<ExitCode> {
     })
 }
 
-fn print_check(report: &CheckReport, all: bool) -> Result<()> {
+/// The report as text: every finding it lists (the passes only when they are), then the totals.
+fn print_check(report: &CheckReport) -> Result<()> {
     say!(
         "Findings at {} (snapshot {}){}",
         rfc3339(&report.at),
@@ -262,9 +282,6 @@ fn print_check(report: &CheckReport, all: bool) -> Result<()> {
             .unwrap_or_default()
     );
     for f in &report.findings {
-        if f.status == "pass" && !all {
-            continue;
-        }
         let accepted = f
             .accepted_by
             .map(|id| format!(" (risk R-{id})"))

@@ -108,6 +108,16 @@ pub struct CheckLimits {
     pub max_ttl_days: u32,
 }
 
+/// How many findings of one check passed without being listed in a [`CheckReport`].
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PassCount {
+    pub check: String,
+    /// What the check's subjects are: `agent`, `identity`, `credential`, `grant` or `tool`, and
+    /// `flow` for the approval-flow checks.
+    pub subject_kind: String,
+    pub count: u64,
+}
+
 /// `bridle check`: every finding at one time, and the gate's verdict.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct CheckReport {
@@ -123,6 +133,12 @@ pub struct CheckReport {
     pub fail_on: Option<String>,
     /// Failing (not accepted) findings at or above `fail_on`.
     pub gate_failures: u64,
+    /// The passing findings not in `findings`, counted per check (in check order) and subject
+    /// kind: a report lists its passes only when asked to (a large estate has millions of them).
+    /// Empty, and left out of the JSON, when the passes are listed.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub unlisted_passes: Vec<PassCount>,
+    /// Every failure and unknown (accepted failures included), and the passes when listed.
     pub findings: Vec<Finding>,
 }
 

@@ -16,7 +16,10 @@ mod tests;
 
 pub use assessment::{ItemStatus, Tally};
 pub use catalog::{Catalog, CatalogInvalid, CatalogItem, Framework};
-pub use checks::{CHECKS, CheckInfo, Finding, Limits, Severity, Status, check_info, evaluate};
+pub use checks::{
+    CHECKS, CheckInfo, Finding, Findings, Limits, PassCount, Passes, Severity, Status, check_info,
+    evaluate, evaluate_with,
+};
 pub use controls::{Control, ControlLibrary, Mapping};
 pub use scope::{
     CROSSWALK_NOTES, Extent, Scope, ScopeEntry, draft_label_hint, out_of_scope_reason,

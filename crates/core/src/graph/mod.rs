@@ -56,7 +56,9 @@ pub use layout::{
     Truncated, layout, layout_with_cap,
 };
 pub use paths::{Path, Paths};
-pub use reach::{Reach, ReachTree, Reached, Reaching, TreeReached, WhoCanReach};
+pub use reach::{
+    Reach, ReachScanner, ReachTree, Reached, Reaching, ScanReached, TreeReached, WhoCanReach,
+};
 pub use what_if::{PairLost, PairShrunk, WhatIf};
 
 /// Marks "no node", "not reached" and "not a resource" in the dense index arrays.
@@ -284,6 +286,17 @@ impl PrivilegeGraph {
     /// The kind of the entity with this id (grants are not graph nodes: `None` for them).
     pub fn kind_of(&self, id: &str) -> Option<EntityKind> {
         self.index_of(id).map(|e| self.kinds[e as usize])
+    }
+
+    /// The index of the entity with this id: its rank among the ids, so indices ascend with ids
+    /// (what [`StateNode::Entity`] and [`ScanReached::entity`] hold).
+    pub fn entity_index(&self, id: &str) -> Option<u32> {
+        self.index_of(id)
+    }
+
+    /// The id of the entity with this index (below [`PrivilegeGraph::entity_count`]).
+    pub fn entity_id(&self, entity: u32) -> &str {
+        &self.ids[entity as usize]
     }
 
     /// The id of an entity or of the entity a state node belongs to.

@@ -262,11 +262,22 @@ impl PrivilegeGraph {
     /// hop; a resource node has no outgoing edge, so taking them when a side is dequeued keeps
     /// the queue ordered by distance.
     pub(crate) fn forward(&self, start: u32, removed: Option<&EdgeMask>) -> Forward {
-        let nodes = self.graph.node_count();
-        let mut dist = vec![NONE; nodes];
-        let mut parent = vec![NONE; nodes];
-        let mut actions = vec![ActionSet::EMPTY; self.resources.len()];
-        let mut order = Vec::new();
+        let mut forward = Forward::unreached(self);
+        self.forward_into(start, removed, &mut forward);
+        forward
+    }
+
+    /// [`PrivilegeGraph::forward`] into `forward`, which must be unreached (new, or
+    /// [`Forward::reset`]): a search writes only the nodes it reaches, so buffers the size of
+    /// the graph can serve many searches.
+    fn forward_into(&self, start: u32, removed: Option<&EdgeMask>, forward: &mut Forward) {
+        let Forward {
+            dist,
+            parent,
+            actions,
+            order,
+        } = forward;
+        debug_assert!(order.is_empty(), "forward_into needs an unreached Forward");
         let entity_count = self.entity_count_u32();
         dist[start as usize] = 0;
         order.push(start);
@@ -298,12 +309,6 @@ impl PrivilegeGraph {
                     order.push(target);
                 }
             }
-        }
-        Forward {
-            dist,
-            parent,
-            actions,
-            order,
         }
     }
 
@@ -341,9 +346,28 @@ impl PrivilegeGraph {
     /// and the resource it leads to (a zero-hop edge) are one step; any other edge is a hop. BFS
     /// order puts every parent before its children, so one pass builds the tree.
     fn witness_tree(&self, forward: &Forward) -> (Witnesses, Vec<u32>) {
-        let mut step_of = vec![NONE; self.graph.node_count()];
-        let mut entity = Vec::with_capacity(forward.order.len());
-        let mut up = Vec::with_capacity(forward.order.len());
+        let mut tree = StepTree::unreached(self);
+        self.witness_tree_into(forward, &mut tree);
+        let witnesses = Witnesses {
+            ids: Arc::clone(&self.ids),
+            entity: tree.entity,
+            up: tree.up,
+        };
+        (witnesses, tree.step_of)
+    }
+
+    /// [`PrivilegeGraph::witness_tree`] into `tree`, which must be unreached (new, or
+    /// [`StepTree::reset`] with the search it was built from).
+    fn witness_tree_into(&self, forward: &Forward, tree: &mut StepTree) {
+        let StepTree {
+            step_of,
+            entity,
+            up,
+        } = tree;
+        debug_assert!(
+            entity.is_empty(),
+            "witness_tree_into needs an unreached StepTree"
+        );
         for &node in &forward.order {
             let e = self.entity_of(node);
             let parent = forward.parent[node as usize];
@@ -359,11 +383,165 @@ impl PrivilegeGraph {
                 entity.len() as u32 - 1
             };
         }
-        let witnesses = Witnesses {
-            ids: Arc::clone(&self.ids),
-            entity,
-            up,
-        };
-        (witnesses, step_of)
+    }
+
+    /// A scanner for reaches from many sources in turn (see [`ReachScanner`]).
+    pub fn reach_scanner(&self) -> ReachScanner<'_> {
+        ReachScanner {
+            graph: self,
+            forward: Forward::unreached(self),
+            tree: StepTree::unreached(self),
+            reached: Vec::new(),
+            scanned: false,
+        }
+    }
+}
+
+impl Forward {
+    /// Buffers for a search of `graph` that has reached nothing yet.
+    fn unreached(graph: &PrivilegeGraph) -> Forward {
+        let nodes = graph.graph.node_count();
+        Forward {
+            dist: vec![NONE; nodes],
+            parent: vec![NONE; nodes],
+            actions: vec![ActionSet::EMPTY; graph.resources.len()],
+            order: Vec::new(),
+        }
+    }
+
+    /// Makes the buffers unreached again, touching only what the last search reached (every
+    /// written node is in `order`, and every written action belongs to a side in it).
+    fn reset(&mut self, graph: &PrivilegeGraph) {
+        let entity_count = graph.entity_count_u32();
+        for &node in &self.order {
+            self.dist[node as usize] = NONE;
+            self.parent[node as usize] = NONE;
+            if node >= entity_count {
+                self.actions[((node - entity_count) / 2) as usize] = ActionSet::EMPTY;
+            }
+        }
+        self.order.clear();
+    }
+}
+
+/// The witness tree of a search while it is being built: per state node its step, and per step
+/// its entity and the step before it.
+struct StepTree {
+    step_of: Vec<u32>,
+    entity: Vec<u32>,
+    up: Vec<u32>,
+}
+
+impl StepTree {
+    fn unreached(graph: &PrivilegeGraph) -> StepTree {
+        StepTree {
+            step_of: vec![NONE; graph.graph.node_count()],
+            entity: Vec::new(),
+            up: Vec::new(),
+        }
+    }
+
+    /// Makes the tree unreached again; `order` is the search it was built from.
+    fn reset(&mut self, order: &[u32]) {
+        for &node in order {
+            self.step_of[node as usize] = NONE;
+        }
+        self.entity.clear();
+        self.up.clear();
+    }
+}
+
+/// Reaches from many sources in turn, by entity index: what a caller needs that reads every
+/// reached entity of thousands of sources (the compliance checks). Where
+/// [`PrivilegeGraph::reach_tree`] gives each reached entity its owned id and sorts by it, a scan
+/// gives entity indices in the order the search reached them, and its buffers (the size of the
+/// graph) are reused from one source to the next, cleared only where the last search wrote.
+pub struct ReachScanner<'g> {
+    graph: &'g PrivilegeGraph,
+    forward: Forward,
+    tree: StepTree,
+    reached: Vec<ScanReached>,
+    /// Whether `forward` and `tree` hold a search (to be reset before the next).
+    scanned: bool,
+}
+
+/// One entity reached by a [`ReachScanner`]: a [`TreeReached`] by entity index.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ScanReached {
+    /// The entity's index in the graph ([`PrivilegeGraph::entity_id`]); indices ascend with ids.
+    pub entity: u32,
+    pub kind: EntityKind,
+    /// As [`Reached::actions`].
+    pub actions: ActionSet,
+    pub hops: u32,
+    /// Where the witness ends in the scan's tree.
+    witness: u32,
+}
+
+impl<'g> ReachScanner<'g> {
+    /// Searches what `from` (an agent, identity or credential) reaches, replacing the previous
+    /// scan: afterwards [`ReachScanner::reached`] lists it.
+    pub fn scan(&mut self, from: &str) -> Result<(), GraphError> {
+        let graph = self.graph;
+        if self.scanned {
+            self.tree.reset(&self.forward.order);
+            self.forward.reset(graph);
+            self.reached.clear();
+            self.scanned = false;
+        }
+        let start = graph.require_source(from)?;
+        graph.forward_into(start, None, &mut self.forward);
+        graph.witness_tree_into(&self.forward, &mut self.tree);
+        self.scanned = true;
+        let forward = &self.forward;
+        let step_of = &self.tree.step_of;
+        self.reached.extend(
+            forward
+                .order
+                .iter()
+                .copied()
+                .filter(|&node| !graph.is_side(node) && node != start)
+                .map(|entity| {
+                    let ordinal = graph.resource_ordinal[entity as usize];
+                    ScanReached {
+                        entity,
+                        kind: graph.kinds[entity as usize],
+                        actions: if ordinal == NONE {
+                            ActionSet::EMPTY
+                        } else {
+                            forward.actions[ordinal as usize]
+                        },
+                        hops: forward.dist[entity as usize],
+                        witness: step_of[entity as usize],
+                    }
+                }),
+        );
+        Ok(())
+    }
+
+    /// The graph the scans search.
+    pub fn graph(&self) -> &'g PrivilegeGraph {
+        self.graph
+    }
+
+    /// Every entity the last scan reached, once each, in the order the search took them (not
+    /// sorted; sort by `entity` for id order); never the source itself. Empty before a scan and
+    /// after one that failed.
+    pub fn reached(&self) -> &[ScanReached] {
+        &self.reached
+    }
+
+    /// The witness of `reached` (one of [`ReachScanner::reached`]): one shortest chain of ids
+    /// from the source to its target, `hops + 1` ids, as [`ReachTree::path`] gives it.
+    pub fn path(&self, reached: &ScanReached) -> Vec<&'g str> {
+        let tree = &self.tree;
+        let mut chain = Vec::with_capacity(reached.hops as usize + 1);
+        let mut step = reached.witness;
+        while step != NONE {
+            chain.push(self.graph.entity_id(tree.entity[step as usize]));
+            step = tree.up[step as usize];
+        }
+        chain.reverse();
+        chain
     }
 }

@@ -1,72 +1,71 @@
 //! The checks about each agent: its owner, the identity it runs as, and the standing grants it
 //! holds (directly or through its identities).
 
-use super::index::{Builder, Index, describe_grant};
-use super::{Finding, Limits, Severity, Status};
+use super::index::{Found, Index, describe_grant};
+use super::{Limits, Severity, Status};
 use crate::model::{
     Action, ActionSet, Agent, Autonomy, Grant, IdentityKind, Resource, ResourceKind, Sensitivity,
 };
 
 /// `agent-owner`: one finding for every agent.
-pub(super) fn owner(b: &Builder<'_>, ix: &Index<'_>, _limits: &Limits) -> Vec<Finding> {
-    let estate = ix.estate;
-    estate
-        .agents
-        .iter()
-        .map(|a| match &a.owner {
-            Some(owner) => b.finding(
-                &a.id,
-                Status::Pass,
-                format!("owned by {owner}"),
-                vec![format!("owner: {owner}")],
-            ),
-            None => b.finding(
+pub(super) fn owner(out: &mut Found<'_>, ix: &Index<'_>, _limits: &Limits) {
+    for a in &ix.estate.agents {
+        match &a.owner {
+            Some(owner) => out.pass(|b| {
+                b.finding(
+                    &a.id,
+                    Status::Pass,
+                    format!("owned by {owner}"),
+                    vec![format!("owner: {owner}")],
+                )
+            }),
+            None => out.push(out.builder().finding(
                 &a.id,
                 Status::Fail,
                 "agent has no owner",
                 vec!["owner: null (unknown or orphaned)".to_owned()],
-            ),
-        })
-        .collect()
+            )),
+        }
+    }
 }
 
 /// `agent-workload-identity`: one finding for every agent.
-pub(super) fn workload_identity(b: &Builder<'_>, ix: &Index<'_>, _limits: &Limits) -> Vec<Finding> {
-    let estate = ix.estate;
-    estate
-        .agents
-        .iter()
-        .map(|a| agent_workload_identity(b, ix, a))
-        .collect()
+pub(super) fn workload_identity(out: &mut Found<'_>, ix: &Index<'_>, _limits: &Limits) {
+    for a in &ix.estate.agents {
+        agent_workload_identity(out, ix, a);
+    }
 }
 
 /// `autonomous-standing-access`: one finding for every autonomous agent.
-pub(super) fn standing_access(b: &Builder<'_>, ix: &Index<'_>, _limits: &Limits) -> Vec<Finding> {
-    let estate = ix.estate;
-    estate
+pub(super) fn standing_access(out: &mut Found<'_>, ix: &Index<'_>, _limits: &Limits) {
+    for a in ix
+        .estate
         .agents
         .iter()
         .filter(|a| a.autonomy == Autonomy::Autonomous)
-        .map(|a| {
-            let standing: Vec<&Grant> = ix
-                .agent_grants(a)
-                .into_iter()
-                .filter(|g| g.standing)
-                .collect();
-            // Standing admin, or standing access to restricted data, a crown jewel or a
-            // secret store, is the severe case; other standing grants are medium.
-            let severe = standing.iter().any(|g| {
-                g.actions.contains(Action::Admin)
-                    || ix.resources.get(g.target.as_str()).is_some_and(|r| {
-                        r.crown_jewel
-                            || r.sensitivity == Sensitivity::Restricted
-                            || r.kind == ResourceKind::SecretStore
-                    })
-            });
-            if standing.is_empty() {
-                b.finding(&a.id, Status::Pass, "no standing grant", vec![])
-            } else {
-                b.finding(
+    {
+        let standing: Vec<&Grant> = ix
+            .agent_grants(a)
+            .into_iter()
+            .filter(|g| g.standing)
+            .collect();
+        if standing.is_empty() {
+            out.pass(|b| b.finding(&a.id, Status::Pass, "no standing grant", vec![]));
+            continue;
+        }
+        // Standing admin, or standing access to restricted data, a crown jewel or a secret
+        // store, is the severe case; other standing grants are medium.
+        let severe = standing.iter().any(|g| {
+            g.actions.contains(Action::Admin)
+                || ix.resources.get(g.target.as_str()).is_some_and(|r| {
+                    r.crown_jewel
+                        || r.sensitivity == Sensitivity::Restricted
+                        || r.kind == ResourceKind::SecretStore
+                })
+        });
+        out.push(
+            out.builder()
+                .finding(
                     &a.id,
                     Status::Fail,
                     format!(
@@ -80,31 +79,32 @@ pub(super) fn standing_access(b: &Builder<'_>, ix: &Index<'_>, _limits: &Limits)
                     Severity::High
                 } else {
                     Severity::Medium
-                })
-            }
-        })
-        .collect()
+                }),
+        );
+    }
 }
 
 /// `approval-gated-data-access`: one finding for every supervised or assistive agent.
-pub(super) fn approval_gated(b: &Builder<'_>, ix: &Index<'_>, _limits: &Limits) -> Vec<Finding> {
-    let estate = ix.estate;
-    estate
+pub(super) fn approval_gated(out: &mut Found<'_>, ix: &Index<'_>, _limits: &Limits) {
+    for a in ix
+        .estate
         .agents
         .iter()
         .filter(|a| a.autonomy != Autonomy::Autonomous)
-        .map(|a| approval_gated_agent(b, ix, a))
-        .collect()
+    {
+        approval_gated_agent(out, ix, a);
+    }
 }
 
-fn agent_workload_identity(b: &Builder<'_>, ix: &Index<'_>, a: &Agent) -> Finding {
+fn agent_workload_identity(out: &mut Found<'_>, ix: &Index<'_>, a: &Agent) {
     if a.runs_as.is_empty() {
-        return b.finding(
+        out.push(out.builder().finding(
             &a.id,
             Status::Fail,
             "agent has no identity of its own",
             vec!["runs_as: [] (it acts only through grants made to the agent itself)".to_owned()],
-        );
+        ));
+        return;
     }
     let mut problems = Vec::new();
     let mut unknown = Vec::new();
@@ -133,37 +133,45 @@ fn agent_workload_identity(b: &Builder<'_>, ix: &Index<'_>, a: &Agent) -> Findin
     }
     let identities = a.runs_as.iter().cloned();
     if !problems.is_empty() {
-        b.finding(&a.id, Status::Fail, problems[0].clone(), problems)
-            .with_entities(identities)
-            .with_entities(others)
+        out.push(
+            out.builder()
+                .finding(&a.id, Status::Fail, problems[0].clone(), problems)
+                .with_entities(identities)
+                .with_entities(others),
+        );
     } else if !unknown.is_empty() {
-        b.finding(
-            &a.id,
-            Status::Unknown,
-            "identity not in the inventory",
-            unknown,
-        )
-        .with_entities(identities)
+        out.push(
+            out.builder()
+                .finding(
+                    &a.id,
+                    Status::Unknown,
+                    "identity not in the inventory",
+                    unknown,
+                )
+                .with_entities(identities),
+        );
     } else {
-        let kinds: Vec<String> = a
-            .runs_as
-            .iter()
-            .filter_map(|id| ix.identities.get(id.as_str()))
-            .map(|i| format!("{} ({})", i.id, i.kind))
-            .collect();
-        b.finding(
-            &a.id,
-            Status::Pass,
-            format!("runs as {}", a.runs_as.join(", ")),
-            vec![format!("own workload identity: {}", kinds.join(", "))],
-        )
-        .with_entities(identities)
+        out.pass(|b| {
+            let kinds: Vec<String> = a
+                .runs_as
+                .iter()
+                .filter_map(|id| ix.identities.get(id.as_str()))
+                .map(|i| format!("{} ({})", i.id, i.kind))
+                .collect();
+            b.finding(
+                &a.id,
+                Status::Pass,
+                format!("runs as {}", a.runs_as.join(", ")),
+                vec![format!("own workload identity: {}", kinds.join(", "))],
+            )
+            .with_entities(identities)
+        });
     }
 }
 
 /// A supervised or assistive agent is meant to act only after a person approves; standing grants
 /// that read confidential data or change anything let it collect or stage before that approval.
-fn approval_gated_agent(b: &Builder<'_>, ix: &Index<'_>, a: &Agent) -> Finding {
+fn approval_gated_agent(out: &mut Found<'_>, ix: &Index<'_>, a: &Agent) {
     let mut evidence = Vec::new();
     let mut entities = Vec::new();
     for g in ix.agent_grants(a).into_iter().filter(|g| g.standing) {
@@ -197,22 +205,27 @@ fn approval_gated_agent(b: &Builder<'_>, ix: &Index<'_>, a: &Agent) -> Finding {
         }
     }
     if evidence.is_empty() {
-        b.finding(
-            &a.id,
-            Status::Pass,
-            format!("{} agent holds no standing data access", a.autonomy),
-            vec![],
-        )
+        out.pass(|b| {
+            b.finding(
+                &a.id,
+                Status::Pass,
+                format!("{} agent holds no standing data access", a.autonomy),
+                vec![],
+            )
+        });
     } else {
-        b.finding(
-            &a.id,
-            Status::Fail,
-            format!(
-                "{} agent can collect or change data before any approval",
-                a.autonomy
-            ),
-            evidence,
-        )
-        .with_entities(entities)
+        out.push(
+            out.builder()
+                .finding(
+                    &a.id,
+                    Status::Fail,
+                    format!(
+                        "{} agent can collect or change data before any approval",
+                        a.autonomy
+                    ),
+                    evidence,
+                )
+                .with_entities(entities),
+        );
     }
 }

@@ -3,7 +3,7 @@
 
 use std::collections::{BTreeMap, HashMap};
 
-use super::{CheckInfo, Finding, Severity, Status};
+use super::{CheckInfo, Finding, Passes, Severity, Status};
 use crate::graph::PrivilegeGraph;
 use crate::model::{
     Agent, Credential, Estate, Grant, Identity, IdentityKind, Resource, Sensitivity, Tool,
@@ -28,6 +28,25 @@ pub(super) struct Index<'a> {
     /// Agent, identity or credential id → the nearest crown jewel or restricted resource it
     /// reaches, and in how many hops (one backward search for the whole estate).
     pub(super) strong: HashMap<String, (String, u32)>,
+    /// Per entity of the graph, by its index: what the reach checks read of it when reached.
+    pub(super) entity_facts: Vec<EntityFacts<'a>>,
+    /// Every resource environment, numbered (what [`EntityFacts::Resource`] holds).
+    environments: HashMap<&'a str, u32>,
+}
+
+/// What the reach checks read of a reached entity, looked up by its index in the graph: an agent
+/// reaches up to a hundred thousand entities, each looked up once per agent.
+#[derive(Debug, Clone, Copy)]
+pub(super) enum EntityFacts<'a> {
+    /// An identity of a person.
+    Human,
+    /// A resource of the estate, with its environment by number ([`Index::environment_number`]).
+    Resource {
+        resource: &'a Resource,
+        environment: Option<u32>,
+    },
+    /// Anything else.
+    Other,
 }
 
 impl<'a> Index<'a> {
@@ -69,6 +88,29 @@ impl<'a> Index<'a> {
         for list in holders.values_mut() {
             list.sort_by(|a, b| a.id.cmp(&b.id));
         }
+        let mut environments: HashMap<&str, u32> = HashMap::new();
+        let mut entity_facts = vec![EntityFacts::Other; graph.entity_count()];
+        for identity in &estate.identities {
+            if let Some(entity) = graph.entity_index(&identity.id) {
+                entity_facts[entity as usize] = if identity.kind == IdentityKind::Human {
+                    EntityFacts::Human
+                } else {
+                    EntityFacts::Other
+                };
+            }
+        }
+        for resource in &estate.resources {
+            let environment = resource.environment.as_deref().map(|env| {
+                let next = environments.len() as u32;
+                *environments.entry(env).or_insert(next)
+            });
+            if let Some(entity) = graph.entity_index(&resource.id) {
+                entity_facts[entity as usize] = EntityFacts::Resource {
+                    resource,
+                    environment,
+                };
+            }
+        }
         Index {
             estate,
             at,
@@ -99,7 +141,14 @@ impl<'a> Index<'a> {
                     .filter(|r| r.crown_jewel || r.sensitivity == Sensitivity::Restricted)
                     .map(|r| r.id.as_str()),
             ),
+            entity_facts,
+            environments,
         }
+    }
+
+    /// The number of an environment some resource is in; `None` when none is.
+    pub(super) fn environment_number(&self, environment: &str) -> Option<u32> {
+        self.environments.get(environment).copied()
     }
 
     /// The live grants held by an agent itself or by any identity it runs as.
@@ -144,6 +193,67 @@ impl Builder<'_> {
             evidence,
             paths: Vec::new(),
         }
+    }
+}
+
+/// One check's findings as they are written: every failure and unknown, and the passes either
+/// listed or only counted ([`Passes`]). A counted pass is never built: on a large estate there
+/// are millions of them, and their sentences are what a report without them does not need.
+pub(super) struct Found<'c> {
+    builder: Builder<'c>,
+    passes: Passes,
+    listed: Vec<Finding>,
+    passed: u64,
+}
+
+impl<'c> Found<'c> {
+    pub(super) fn new(check: &'c CheckInfo, passes: Passes) -> Found<'c> {
+        Found {
+            builder: Builder { check },
+            passes,
+            listed: Vec::new(),
+            passed: 0,
+        }
+    }
+
+    /// Records a failure or an unknown (a pass goes through [`Found::pass`]).
+    pub(super) fn push(&mut self, finding: Finding) {
+        debug_assert_ne!(
+            finding.status,
+            Status::Pass,
+            "passes go through Found::pass"
+        );
+        self.listed.push(finding);
+    }
+
+    /// Records a pass, built by `make` only when passes are listed.
+    pub(super) fn pass(&mut self, make: impl FnOnce(&Builder<'c>) -> Finding) {
+        self.passed += 1;
+        if self.passes == Passes::List {
+            let finding = make(&self.builder);
+            debug_assert_eq!(
+                finding.status,
+                Status::Pass,
+                "Found::pass records passes only"
+            );
+            self.listed.push(finding);
+        }
+    }
+
+    /// The builder of this check's findings.
+    pub(super) fn builder(&self) -> &Builder<'c> {
+        &self.builder
+    }
+
+    /// Appends the findings of `other` (the same check over later subjects).
+    pub(super) fn append(&mut self, other: Found<'c>) {
+        self.listed.extend(other.listed);
+        self.passed += other.passed;
+    }
+
+    /// The listed findings, and how many passed (listed or not).
+    pub(super) fn into_parts(self) -> (Vec<Finding>, u64) {
+        (self.listed, self.passed)
     }
 }
 

@@ -27,10 +27,10 @@ mod tests;
 use std::fmt;
 
 use crate::graph::PrivilegeGraph;
-use crate::model::Estate;
+use crate::model::{EntityKind, Estate};
 use crate::time::Timestamp;
 use Evaluation::{Reach, Scan};
-use index::{Builder, Index};
+use index::{Found, Index};
 #[cfg(test)]
 pub(crate) use reach::LISTED_TARGETS;
 
@@ -131,6 +131,8 @@ pub struct CheckInfo {
 /// An inventory check: what it is about, and how it is evaluated.
 struct Check {
     info: CheckInfo,
+    /// The kind of entity its subjects are (what its passes are counted under).
+    subject_kind: EntityKind,
     run: Evaluation,
 }
 
@@ -138,8 +140,9 @@ struct Check {
 /// a check cannot be listed without one.
 #[derive(Clone, Copy)]
 enum Evaluation {
-    /// By its own function, over the estate and the shared [`Index`].
-    Scan(fn(&Builder<'_>, &Index<'_>, &Limits) -> Vec<Finding>),
+    /// By its own function, over the estate and the shared [`Index`]; it writes one finding per
+    /// subject into [`Found`].
+    Scan(fn(&mut Found<'_>, &Index<'_>, &Limits)),
     /// On each agent's reach tree, which is computed once per agent for every such check
     /// together ([`reach::evaluate`]); the function writes the agent's finding.
     Reach(reach::ReachCheck),
@@ -152,6 +155,7 @@ const CATALOG: &[Check] = &[
         "Agent has an owner",
         Severity::Medium,
         "every agent",
+        EntityKind::Agent,
         Scan(agents::owner),
     ),
     check(
@@ -159,6 +163,7 @@ const CATALOG: &[Check] = &[
         "Agent runs as a workload identity of its own",
         Severity::High,
         "every agent",
+        EntityKind::Agent,
         Scan(agents::workload_identity),
     ),
     check(
@@ -166,6 +171,7 @@ const CATALOG: &[Check] = &[
         "Identity is used by one agent only",
         Severity::High,
         "every identity an agent runs as",
+        EntityKind::Identity,
         Scan(identities::not_shared),
     ),
     check(
@@ -173,6 +179,7 @@ const CATALOG: &[Check] = &[
         "Non-human identity has an owner",
         Severity::Medium,
         "every non-human identity",
+        EntityKind::Identity,
         Scan(identities::owner),
     ),
     check(
@@ -180,6 +187,7 @@ const CATALOG: &[Check] = &[
         "No person may assume or impersonate an agent's identity",
         Severity::High,
         "every non-human identity an agent runs as",
+        EntityKind::Identity,
         Scan(identities::human_use_of_nhi),
     ),
     check(
@@ -187,6 +195,7 @@ const CATALOG: &[Check] = &[
         "Agent cannot act as a person",
         Severity::High,
         "every agent",
+        EntityKind::Agent,
         Reach(reach::impersonates_human),
     ),
     check(
@@ -194,6 +203,7 @@ const CATALOG: &[Check] = &[
         "Credential expires within the TTL limit",
         Severity::High,
         "every live credential",
+        EntityKind::Credential,
         Scan(credentials::short_lived),
     ),
     check(
@@ -201,6 +211,7 @@ const CATALOG: &[Check] = &[
         "Credential rotated within the rotation limit",
         Severity::Medium,
         "every live credential",
+        EntityKind::Credential,
         Scan(credentials::rotation),
     ),
     check(
@@ -208,6 +219,7 @@ const CATALOG: &[Check] = &[
         "Credential used within the unused limit",
         Severity::Low,
         "every live credential",
+        EntityKind::Credential,
         Scan(credentials::unused),
     ),
     check(
@@ -215,6 +227,7 @@ const CATALOG: &[Check] = &[
         "Live credential carries no admin over a crown jewel",
         Severity::Critical,
         "every live credential",
+        EntityKind::Credential,
         Scan(credentials::crown_jewel_admin),
     ),
     check(
@@ -222,6 +235,7 @@ const CATALOG: &[Check] = &[
         "Expired credential is not kept in a resource",
         Severity::Medium,
         "every expired credential",
+        EntityKind::Credential,
         Scan(credentials::expired_stored),
     ),
     check(
@@ -229,6 +243,7 @@ const CATALOG: &[Check] = &[
         "Credential is not kept in code, tickets, chat or file shares",
         Severity::High,
         "every credential held by a resource",
+        EntityKind::Credential,
         Scan(credentials::outside_secret_store),
     ),
     check(
@@ -236,6 +251,7 @@ const CATALOG: &[Check] = &[
         "Autonomous agent holds no standing grant",
         Severity::High,
         "every autonomous agent",
+        EntityKind::Agent,
         Scan(agents::standing_access),
     ),
     check(
@@ -243,6 +259,7 @@ const CATALOG: &[Check] = &[
         "Just-in-time grant has an expiry",
         Severity::Medium,
         "every live just-in-time grant",
+        EntityKind::Grant,
         Scan(grants::jit_expiry),
     ),
     check(
@@ -250,6 +267,7 @@ const CATALOG: &[Check] = &[
         "Approval-gated agent cannot collect or change data before approval",
         Severity::Medium,
         "every supervised or assistive agent",
+        EntityKind::Agent,
         Scan(agents::approval_gated),
     ),
     check(
@@ -257,6 +275,7 @@ const CATALOG: &[Check] = &[
         "Agent reaches no crown jewel",
         Severity::High,
         "every agent",
+        EntityKind::Agent,
         Reach(reach::crown_jewel_reach),
     ),
     check(
@@ -264,6 +283,7 @@ const CATALOG: &[Check] = &[
         "Reachable secret stores expose no stronger identity's credentials",
         Severity::High,
         "every agent",
+        EntityKind::Agent,
         Reach(reach::secret_store_exposure),
     ),
     check(
@@ -271,6 +291,7 @@ const CATALOG: &[Check] = &[
         "Agent reaches only resources of its own environment",
         Severity::High,
         "every agent",
+        EntityKind::Agent,
         Reach(reach::environment_isolation),
     ),
     check(
@@ -278,6 +299,7 @@ const CATALOG: &[Check] = &[
         "Tool acting on restricted data has its own identity",
         Severity::High,
         "every tool",
+        EntityKind::Tool,
         Scan(tools::own_identity),
     ),
     check(
@@ -285,6 +307,7 @@ const CATALOG: &[Check] = &[
         "Grant has a recorded source",
         Severity::Low,
         "every grant",
+        EntityKind::Grant,
         Scan(grants::provenance),
     ),
     check(
@@ -292,6 +315,7 @@ const CATALOG: &[Check] = &[
         "Expired grant is removed",
         Severity::Low,
         "every grant",
+        EntityKind::Grant,
         Scan(grants::expired_on_record),
     ),
 ];
@@ -301,6 +325,7 @@ const fn check(
     title: &'static str,
     severity: Severity,
     subject: &'static str,
+    subject_kind: EntityKind,
     run: Evaluation,
 ) -> Check {
     Check {
@@ -310,6 +335,7 @@ const fn check(
             severity,
             subject,
         },
+        subject_kind,
         run,
     }
 }
@@ -359,33 +385,85 @@ pub struct Finding {
     pub paths: Vec<Vec<String>>,
 }
 
+/// Whether an evaluation lists its passing findings one by one or only counts them. A large
+/// estate has millions of passes (one per grant and check), which a report reads as counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Passes {
+    List,
+    Count,
+}
+
+/// How many findings of one check passed without being listed ([`Passes::Count`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PassCount {
+    pub check: &'static str,
+    /// The kind of entity the check's subjects are.
+    pub subject_kind: EntityKind,
+    pub count: u64,
+}
+
+/// What an evaluation found: the findings it lists, and the passes it only counted.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Findings {
+    /// In [`CHECKS`] order, then by subject id: every failure and unknown, and with
+    /// [`Passes::List`] every pass.
+    pub listed: Vec<Finding>,
+    /// With [`Passes::Count`], per check in [`CHECKS`] order, the passes not in `listed` (only
+    /// checks with at least one); empty with [`Passes::List`].
+    pub unlisted_passes: Vec<PassCount>,
+}
+
 /// Runs every check over `estate` at time `at`; `graph` must be the estate's graph at `at`.
-/// Findings come out in [`CHECKS`] order, then by subject id.
+/// Findings come out in [`CHECKS`] order, then by subject id, passes included.
 pub fn evaluate(
     estate: &Estate,
     graph: &PrivilegeGraph,
     at: Timestamp,
     limits: &Limits,
 ) -> Vec<Finding> {
+    evaluate_with(estate, graph, at, limits, Passes::List).listed
+}
+
+/// [`evaluate`], with the passes listed or only counted as `passes` says. Every other finding is
+/// the same either way, and so is every listed pass.
+pub fn evaluate_with(
+    estate: &Estate,
+    graph: &PrivilegeGraph,
+    at: Timestamp,
+    limits: &Limits,
+    passes: Passes,
+) -> Findings {
     let index = Index::new(estate, graph, at);
-    let reach_checks: Vec<(Builder<'_>, reach::ReachCheck)> = CATALOG
+    let reach_checks: Vec<(&CheckInfo, reach::ReachCheck)> = CATALOG
         .iter()
         .filter_map(|check| match check.run {
-            Reach(run) => Some((Builder { check: &check.info }, run)),
+            Reach(run) => Some((&check.info, run)),
             Scan(_) => None,
         })
         .collect();
-    let mut reached = reach::evaluate(&index, &reach_checks).into_iter();
-    let mut findings = Vec::new();
+    let mut reached = reach::evaluate(&index, &reach_checks, passes).into_iter();
+    let mut findings = Findings::default();
     for check in CATALOG {
-        let mut found = match check.run {
-            Scan(run) => run(&Builder { check: &check.info }, &index, limits),
+        let found = match check.run {
+            Scan(run) => {
+                let mut found = Found::new(&check.info, passes);
+                run(&mut found, &index, limits);
+                found
+            }
             Reach(_) => reached
                 .next()
                 .expect("reach::evaluate returns one list per reach check"),
         };
-        found.sort_by(|a, b| a.subject.cmp(&b.subject));
-        findings.extend(found);
+        let (mut listed, passed) = found.into_parts();
+        listed.sort_by(|a, b| a.subject.cmp(&b.subject));
+        findings.listed.extend(listed);
+        if passes == Passes::Count && passed > 0 {
+            findings.unlisted_passes.push(PassCount {
+                check: check.info.id,
+                subject_kind: check.subject_kind,
+                count: passed,
+            });
+        }
     }
     findings
 }

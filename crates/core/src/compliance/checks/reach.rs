@@ -5,76 +5,90 @@
 //! reaching 100,000 entities each). The tree is classified once ([`Classified`]) into what the
 //! checks read, so a check added here costs no further reach computation.
 
-use super::index::{Builder, Index};
-use super::{Finding, Status};
-use crate::graph::{ReachTree, TreeReached};
-use crate::model::{Action, Agent, EntityKind, Resource, ResourceKind};
+use super::index::{EntityFacts, Found, Index};
+use super::{CheckInfo, Passes, Status};
+use crate::graph::{ReachScanner, ScanReached};
+use crate::model::{Action, Agent, Resource, ResourceKind};
 
-/// A reach check: the finding about agent `a` from what it reaches.
-pub(super) type ReachCheck = fn(&Builder<'_>, &Index<'_>, &Agent, &Classified<'_, '_>) -> Finding;
+/// A reach check: writes the finding about agent `a` from what it reaches.
+pub(super) type ReachCheck = fn(&mut Found<'_>, &Index<'_>, &Agent, &Classified<'_, '_>);
 
 /// A finding lists at most this many reached targets with their witness paths (the nearest,
 /// then by id) and counts the rest: on a large estate an agent reaches tens of thousands of
 /// resources, and a finding is read by a person (`bridle reach` lists everything).
 pub(crate) const LISTED_TARGETS: usize = 20;
 
-/// Runs `checks` over every agent, one reach tree per agent for all of them: one list of
-/// findings per check, in the order of `checks`, each in agent order.
-pub(super) fn evaluate(ix: &Index<'_>, checks: &[(Builder<'_>, ReachCheck)]) -> Vec<Vec<Finding>> {
-    let per_agent = checks.len();
-    if per_agent == 0 {
+/// Runs `checks` over every agent, one reach tree per agent for all of them: the findings of
+/// each check, in the order of `checks`, each in agent order.
+pub(super) fn evaluate<'c>(
+    ix: &Index<'_>,
+    checks: &[(&'c CheckInfo, ReachCheck)],
+    passes: Passes,
+) -> Vec<Found<'c>> {
+    let fresh = || -> Vec<Found<'c>> {
+        checks
+            .iter()
+            .map(|(info, _)| Found::new(info, passes))
+            .collect()
+    };
+    if checks.is_empty() {
         return Vec::new();
     }
-    // Agent by agent, the findings of every check in turn.
-    let all: Vec<Finding> = crate::graph::parallel_map(&ix.estate.agents, 8, |agents| {
-        let mut found = Vec::with_capacity(agents.len() * per_agent);
+    // Agent by agent, the findings of every check in turn; one set of findings per slice of
+    // agents, joined in agent order.
+    let parts: Vec<Vec<Found<'c>>> = crate::graph::parallel_map(&ix.estate.agents, 8, |agents| {
+        let mut found = fresh();
+        let mut scanner = ix.graph.reach_scanner();
         for a in agents {
-            let tree = ix.graph.reach_tree(&a.id).ok();
-            let reached = Classified::of(ix, tree.as_ref());
-            found.extend(checks.iter().map(|(b, run)| run(b, ix, a, &reached)));
+            let scan = scanner.scan(&a.id).is_ok().then_some(&scanner);
+            let reached = Classified::of(ix, scan);
+            for ((_, run), out) in checks.iter().zip(&mut found) {
+                run(out, ix, a, &reached);
+            }
         }
-        found
+        vec![found]
     });
-    let mut found: Vec<Vec<Finding>> = checks
-        .iter()
-        .map(|_| Vec::with_capacity(ix.estate.agents.len()))
-        .collect();
-    for (n, finding) in all.into_iter().enumerate() {
-        found[n % per_agent].push(finding);
+    let mut all = fresh();
+    for part in parts {
+        for (out, more) in all.iter_mut().zip(part) {
+            out.append(more);
+        }
     }
-    found
+    all
 }
 
 /// What one agent reaches, sorted once into what the reach checks read (one lookup per reached
-/// entity rather than one per check).
-pub(super) struct Classified<'t, 'a> {
-    tree: Option<&'t ReachTree>,
+/// entity, by its index in the graph, rather than one per check).
+pub(super) struct Classified<'s, 'a> {
+    /// The agent's scan; `None` when the graph does not know the agent.
+    scan: Option<&'s ReachScanner<'a>>,
     /// Identities of people.
-    humans: Vec<&'t TreeReached>,
-    /// Every reached resource.
-    resources: Vec<(&'t TreeReached, &'a Resource)>,
-    crown_jewels: Vec<&'t TreeReached>,
+    humans: Vec<ScanReached>,
+    /// Every reached resource (in the order reached), with its environment's number.
+    resources: Vec<(ScanReached, &'a Resource, Option<u32>)>,
+    /// In id order.
+    crown_jewels: Vec<ScanReached>,
     /// Secret stores reached with read or admin (their credentials are exposed).
-    secret_stores: Vec<(&'t TreeReached, &'a Resource)>,
+    secret_stores: Vec<(ScanReached, &'a Resource)>,
 }
 
-impl<'t, 'a> Classified<'t, 'a> {
-    fn of(ix: &Index<'a>, tree: Option<&'t ReachTree>) -> Classified<'t, 'a> {
+impl<'s, 'a> Classified<'s, 'a> {
+    fn of(ix: &Index<'a>, scan: Option<&'s ReachScanner<'a>>) -> Classified<'s, 'a> {
         let mut classified = Classified {
-            tree,
+            scan,
             humans: Vec::new(),
             resources: Vec::new(),
             crown_jewels: Vec::new(),
             secret_stores: Vec::new(),
         };
-        for r in tree.into_iter().flat_map(|t| t.reachable.iter()) {
-            match r.kind {
-                EntityKind::Identity if ix.is_human(&r.target) => classified.humans.push(r),
-                EntityKind::Resource => {
-                    let Some(&resource) = ix.resources.get(r.target.as_str()) else {
-                        continue;
-                    };
-                    classified.resources.push((r, resource));
+        for &r in scan.map_or(&[][..], |s| s.reached()) {
+            match ix.entity_facts[r.entity as usize] {
+                EntityFacts::Human => classified.humans.push(r),
+                EntityFacts::Resource {
+                    resource,
+                    environment,
+                } => {
+                    classified.resources.push((r, resource, environment));
                     if resource.crown_jewel {
                         classified.crown_jewels.push(r);
                     }
@@ -84,21 +98,39 @@ impl<'t, 'a> Classified<'t, 'a> {
                         classified.secret_stores.push((r, resource));
                     }
                 }
-                _ => {}
+                EntityFacts::Other => {}
             }
         }
+        classified.crown_jewels.sort_unstable_by_key(|r| r.entity);
         classified
+    }
+
+    fn id(&self, r: &ScanReached) -> &'a str {
+        self.scan
+            .expect("only a scanned agent reaches anything")
+            .graph()
+            .entity_id(r.entity)
+    }
+
+    fn path(&self, r: &ScanReached) -> Vec<String> {
+        self.scan
+            .expect("only a scanned agent reaches anything")
+            .path(r)
+            .into_iter()
+            .map(str::to_owned)
+            .collect()
     }
 }
 
 /// The targets a finding lists: all of them when few, else the [`LISTED_TARGETS`] nearest; in
 /// target order either way.
-fn listed<T>(mut items: Vec<T>, hops_and_target: impl Fn(&T) -> (u32, &str)) -> Vec<T> {
+/// (`hops_and_target` gives a target by its entity index, which orders as its id.)
+fn listed<T>(mut items: Vec<T>, hops_and_target: impl Fn(&T) -> (u32, u32)) -> Vec<T> {
     if items.len() > LISTED_TARGETS {
-        items.sort_by(|a, b| hops_and_target(a).cmp(&hops_and_target(b)));
+        items.sort_by_key(&hops_and_target);
         items.truncate(LISTED_TARGETS);
     }
-    items.sort_by(|a, b| hops_and_target(a).1.cmp(hops_and_target(b).1));
+    items.sort_by_key(|item| hops_and_target(item).1);
     items
 }
 
@@ -112,10 +144,6 @@ fn more_line(total: usize, listed: usize, what: &str) -> Option<String> {
     })
 }
 
-fn owned_path(tree: &ReachTree, reached: &TreeReached) -> Vec<String> {
-    tree.path(reached).into_iter().map(str::to_owned).collect()
-}
-
 /// Up to five ids, then how many more.
 fn some_ids(ids: &[String]) -> String {
     match ids.len() {
@@ -125,79 +153,84 @@ fn some_ids(ids: &[String]) -> String {
 }
 
 pub(super) fn impersonates_human(
-    b: &Builder<'_>,
+    out: &mut Found<'_>,
     _ix: &Index<'_>,
     a: &Agent,
     reach: &Classified,
-) -> Finding {
+) {
     // Running as a person is reported by `agent-workload-identity`.
-    let reached: Vec<&TreeReached> = reach
+    let reached: Vec<ScanReached> = reach
         .humans
         .iter()
         .copied()
-        .filter(|r| !a.runs_as.contains(&r.target))
+        .filter(|r| !a.runs_as.iter().any(|id| id == reach.id(r)))
         .collect();
-    let (Some(tree), false) = (reach.tree, reached.is_empty()) else {
-        return b.finding(&a.id, Status::Pass, "reaches no human identity", vec![]);
-    };
+    if reached.is_empty() {
+        out.pass(|b| b.finding(&a.id, Status::Pass, "reaches no human identity", vec![]));
+        return;
+    }
     let total = reached.len();
-    let shown = listed(reached, |r| (r.hops, r.target.as_str()));
-    let paths: Vec<Vec<String>> = shown.iter().map(|r| owned_path(tree, r)).collect();
+    let shown = listed(reached, |r| (r.hops, r.entity));
+    let paths: Vec<Vec<String>> = shown.iter().map(|r| reach.path(r)).collect();
     let mut evidence: Vec<String> = shown
         .iter()
         .zip(&paths)
         .map(|(r, path)| {
             format!(
                 "reaches {} in {} hop(s): {}",
-                r.target,
+                reach.id(r),
                 r.hops,
                 path.join(" > ")
             )
         })
         .collect();
     evidence.extend(more_line(total, shown.len(), "person(s)"));
-    let mut f = b
+    let mut f = out
+        .builder()
         .finding(
             &a.id,
             Status::Fail,
             format!("can act as {total} person(s)"),
             evidence,
         )
-        .with_entities(shown.iter().map(|r| r.target.clone()));
+        .with_entities(shown.iter().map(|r| reach.id(r)));
     f.paths = paths;
-    f
+    out.push(f);
 }
 
 pub(super) fn crown_jewel_reach(
-    b: &Builder<'_>,
+    out: &mut Found<'_>,
     _ix: &Index<'_>,
     a: &Agent,
     reach: &Classified,
-) -> Finding {
+) {
     let jewels = reach.crown_jewels.clone();
-    let (Some(tree), false) = (reach.tree, jewels.is_empty()) else {
+    if jewels.is_empty() {
         let resources = reach.resources.len();
-        return b.finding(
-            &a.id,
-            Status::Pass,
-            "reaches no crown jewel",
-            vec![format!(
-                "reaches {resources} resource(s), none a crown jewel"
-            )],
-        );
-    };
+        out.pass(|b| {
+            b.finding(
+                &a.id,
+                Status::Pass,
+                "reaches no crown jewel",
+                vec![format!(
+                    "reaches {resources} resource(s), none a crown jewel"
+                )],
+            )
+        });
+        return;
+    }
     // Every crown jewel is named (there are few of them); the paths are listed for the nearest.
-    let all: Vec<String> = jewels.iter().map(|r| r.target.clone()).collect();
+    let all: Vec<String> = jewels.iter().map(|r| reach.id(r).to_owned()).collect();
     let total = jewels.len();
-    let shown = listed(jewels, |r| (r.hops, r.target.as_str()));
-    let paths: Vec<Vec<String>> = shown.iter().map(|r| owned_path(tree, r)).collect();
+    let shown = listed(jewels, |r| (r.hops, r.entity));
+    let paths: Vec<Vec<String>> = shown.iter().map(|r| reach.path(r)).collect();
     let mut evidence: Vec<String> = shown
         .iter()
         .zip(&paths)
         .map(|(r, path)| {
             format!(
                 "{} [{}] in {} hop(s): {}",
-                r.target,
+                reach.id(r),
                 r.actions,
                 r.hops,
                 path.join(" > ")
@@ -205,7 +238,8 @@ pub(super) fn crown_jewel_reach(
         })
         .collect();
     evidence.extend(more_line(total, shown.len(), "crown jewel(s)"));
-    let mut f = b
+    let mut f = out
+        .builder()
         .finding(
             &a.id,
             Status::Fail,
@@ -214,18 +248,19 @@ pub(super) fn crown_jewel_reach(
         )
         .with_entities(all);
     f.paths = paths;
-    f
+    out.push(f);
 }
 
 pub(super) fn secret_store_exposure(
-    b: &Builder<'_>,
+    out: &mut Found<'_>,
     ix: &Index<'_>,
     a: &Agent,
     reach: &Classified,
-) -> Finding {
-    let Some(tree) = reach.tree else {
-        return b.finding(&a.id, Status::Pass, "reaches nothing", vec![]);
-    };
+) {
+    if reach.scan.is_none() {
+        out.pass(|b| b.finding(&a.id, Status::Pass, "reaches nothing", vec![]));
+        return;
+    }
     let store_count = reach.secret_stores.len();
     // (store reached, the credential it exposes, the nearest strong target of its identity)
     let mut exposures = Vec::new();
@@ -243,35 +278,40 @@ pub(super) fn secret_store_exposure(
         }
     }
     if exposures.is_empty() {
-        return b.finding(
-            &a.id,
-            Status::Pass,
-            "no reachable secret store exposes a stronger identity",
-            vec![format!("reads {store_count} secret store(s)")],
-        );
+        out.pass(|b| {
+            b.finding(
+                &a.id,
+                Status::Pass,
+                "no reachable secret store exposes a stronger identity",
+                vec![format!("reads {store_count} secret store(s)")],
+            )
+        });
+        return;
     }
     let total = exposures.len();
-    let shown = listed(exposures, |(r, _, _)| (r.hops, r.target.as_str()));
+    let shown = listed(exposures, |(r, _, _)| (r.hops, r.entity));
     let mut evidence = Vec::new();
     let mut entities = Vec::new();
     let mut paths = Vec::new();
     for (r, credential, strong) in &shown {
         let (strong_target, strong_hops) = strong;
+        let store = reach.id(r);
         evidence.push(format!(
-            "{} (reached in {} hop(s)) holds {} of {}, which reaches {strong_target} in \
+            "{store} (reached in {} hop(s)) holds {} of {}, which reaches {strong_target} in \
              {strong_hops} hop(s)",
-            r.target, r.hops, credential.id, credential.identity,
+            r.hops, credential.id, credential.identity,
         ));
         entities.extend([
-            r.target.clone(),
+            store.to_owned(),
             credential.id.clone(),
             credential.identity.clone(),
         ]);
-        paths.push(owned_path(tree, r));
+        paths.push(reach.path(r));
     }
     evidence.extend(more_line(total, shown.len(), "exposed credential(s)"));
     paths.dedup();
-    let mut f = b
+    let mut f = out
+        .builder()
         .finding(
             &a.id,
             Status::Fail,
@@ -280,22 +320,21 @@ pub(super) fn secret_store_exposure(
         )
         .with_entities(entities);
     f.paths = paths;
-    f
+    out.push(f);
 }
 
 pub(super) fn environment_isolation(
-    b: &Builder<'_>,
-    _ix: &Index<'_>,
+    out: &mut Found<'_>,
+    ix: &Index<'_>,
     a: &Agent,
     reach: &Classified,
-) -> Finding {
+) {
     let reached = &reach.resources;
-    let tree = reach.tree;
     let Some(env) = a.environment.as_deref() else {
-        return if reached.is_empty() {
-            b.finding(&a.id, Status::Pass, "reaches no resource", vec![])
+        if reached.is_empty() {
+            out.pass(|b| b.finding(&a.id, Status::Pass, "reaches no resource", vec![]));
         } else {
-            b.finding(
+            out.push(out.builder().finding(
                 &a.id,
                 Status::Unknown,
                 "agent environment unknown",
@@ -303,37 +342,50 @@ pub(super) fn environment_isolation(
                     "environment: null; reaches {} resource(s)",
                     reached.len()
                 )],
-            )
-        };
+            ));
+        }
+        return;
     };
+    // Environments compared by number: the agent's is `None` when no resource is in it.
+    let own = ix.environment_number(env);
     let mut crossing = Vec::new();
-    let mut unknown = Vec::new();
-    for (r, res) in reached {
-        match res.environment.as_deref() {
-            None => unknown.push(res.id.clone()),
-            Some(other) if other != env => crossing.push((*r, other)),
+    let mut unknown: Vec<u32> = Vec::new();
+    for &(r, resource, environment) in reached {
+        match environment {
+            None => unknown.push(r.entity),
+            Some(other) if Some(other) != own => crossing.push((r, resource)),
             Some(_) => {}
         }
     }
+    // The first in id order are named.
     let unknown_total = unknown.len();
-    unknown.truncate(LISTED_TARGETS);
+    if unknown_total > LISTED_TARGETS {
+        unknown.select_nth_unstable(LISTED_TARGETS - 1);
+        unknown.truncate(LISTED_TARGETS);
+    }
+    unknown.sort_unstable();
+    let unknown: Vec<String> = unknown
+        .into_iter()
+        .map(|entity| ix.graph.entity_id(entity).to_owned())
+        .collect();
     let unknown_note = (unknown_total > 0).then(|| {
         format!(
             "environment unknown for {unknown_total} reached resource(s): {}",
             some_ids(&unknown)
         )
     });
-    if let (Some(tree), false) = (tree, crossing.is_empty()) {
+    if !crossing.is_empty() {
         let total = crossing.len();
-        let shown = listed(crossing, |(r, _)| (r.hops, r.target.as_str()));
-        let paths: Vec<Vec<String>> = shown.iter().map(|(r, _)| owned_path(tree, r)).collect();
+        let shown = listed(crossing, |(r, _)| (r.hops, r.entity));
+        let paths: Vec<Vec<String>> = shown.iter().map(|(r, _)| reach.path(r)).collect();
         let mut evidence: Vec<String> = shown
             .iter()
             .zip(&paths)
-            .map(|((r, other), path)| {
+            .map(|((r, resource), path)| {
                 format!(
-                    "{env} agent reaches {} ({other}) in {} hop(s): {}",
-                    r.target,
+                    "{env} agent reaches {} ({}) in {} hop(s): {}",
+                    reach.id(r),
+                    resource.environment.as_deref().unwrap_or_default(),
                     r.hops,
                     path.join(" > ")
                 )
@@ -345,31 +397,37 @@ pub(super) fn environment_isolation(
             "resource(s) of another environment",
         ));
         evidence.extend(unknown_note);
-        let mut f = b
+        let mut f = out
+            .builder()
             .finding(
                 &a.id,
                 Status::Fail,
                 format!("{env} agent reaches {total} resource(s) of another environment"),
                 evidence,
             )
-            .with_entities(shown.iter().map(|(r, _)| r.target.clone()))
+            .with_entities(shown.iter().map(|(r, _)| reach.id(r)))
             .with_entities(unknown);
         f.paths = paths;
-        f
+        out.push(f);
     } else if let Some(note) = unknown_note {
-        b.finding(
-            &a.id,
-            Status::Unknown,
-            format!("{unknown_total} reached resource(s) have no environment"),
-            vec![note],
-        )
-        .with_entities(unknown)
+        out.push(
+            out.builder()
+                .finding(
+                    &a.id,
+                    Status::Unknown,
+                    format!("{unknown_total} reached resource(s) have no environment"),
+                    vec![note],
+                )
+                .with_entities(unknown),
+        );
     } else {
-        b.finding(
-            &a.id,
-            Status::Pass,
-            format!("reaches only {env} resources"),
-            vec![format!("{} resource(s) reached, all {env}", reached.len())],
-        )
+        out.pass(|b| {
+            b.finding(
+                &a.id,
+                Status::Pass,
+                format!("reaches only {env} resources"),
+                vec![format!("{} resource(s) reached, all {env}", reached.len())],
+            )
+        });
     }
 }

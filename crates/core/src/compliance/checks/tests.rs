@@ -3,11 +3,15 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use super::{CATALOG, CHECKS, Evaluation, Limits, Status, check_info, evaluate};
+use super::{
+    CATALOG, CHECKS, Evaluation, Finding, Limits, PassCount, Passes, Status, check_info, evaluate,
+    evaluate_with,
+};
 use crate::estate::{Syntax, parse};
 use crate::flow::{DRIFT_CHECKS, FLOW_CHECKS};
 use crate::graph::PrivilegeGraph;
-use crate::model::Estate;
+use crate::model::{EntityKind, Estate};
+use crate::synthetic::{Scale, generate};
 use crate::time::parse_utc;
 
 fn estate(path: &str) -> Estate {
@@ -113,4 +117,92 @@ fn every_check_yields_findings_in_catalog_order() {
         .map(|(check, statuses)| (*check, statuses))
         .collect();
     assert!(one_sided.is_empty(), "{one_sided:?}");
+}
+
+/// The subject kind of every entity of `estate` by id (grants included).
+fn kinds_by_id(estate: &Estate) -> BTreeMap<&str, EntityKind> {
+    let mut kinds = BTreeMap::new();
+    kinds.extend(
+        estate
+            .agents
+            .iter()
+            .map(|e| (e.id.as_str(), EntityKind::Agent)),
+    );
+    kinds.extend(
+        estate
+            .identities
+            .iter()
+            .map(|e| (e.id.as_str(), EntityKind::Identity)),
+    );
+    kinds.extend(
+        estate
+            .credentials
+            .iter()
+            .map(|e| (e.id.as_str(), EntityKind::Credential)),
+    );
+    kinds.extend(
+        estate
+            .tools
+            .iter()
+            .map(|e| (e.id.as_str(), EntityKind::Tool)),
+    );
+    kinds.extend(
+        estate
+            .grants
+            .iter()
+            .map(|e| (e.id.as_str(), EntityKind::Grant)),
+    );
+    kinds
+}
+
+/// Counting the passes changes nothing else: the same failures and unknowns in the same order,
+/// and per check as many passes as listing them gives, under the kind their subjects are.
+#[test]
+fn counted_passes_are_the_listed_passes_counted() {
+    let at = parse_utc("2026-11-28T12:00:00Z").unwrap();
+    let parsed = parse(LEAKY.as_bytes(), Syntax::Json);
+    let estates = [
+        estate("../../assets/demo/estate.json"),
+        estate("src/compliance/fixtures/clean.json"),
+        estate("src/compliance/fixtures/unknowns.json"),
+        parsed.estate.expect("LEAKY is a valid estate"),
+        generate(Scale::Small, 3),
+    ];
+    let mut counted_any = 0;
+    for estate in &estates {
+        let graph = PrivilegeGraph::build(estate, at);
+        let all = evaluate(estate, &graph, at, &Limits::default());
+        let listing = evaluate_with(estate, &graph, at, &Limits::default(), Passes::List);
+        assert_eq!(listing.listed, all);
+        assert!(listing.unlisted_passes.is_empty());
+
+        let counting = evaluate_with(estate, &graph, at, &Limits::default(), Passes::Count);
+        let not_passing: Vec<Finding> = all
+            .iter()
+            .filter(|f| f.status != Status::Pass)
+            .cloned()
+            .collect();
+        assert_eq!(counting.listed, not_passing);
+
+        let kinds = kinds_by_id(estate);
+        let mut expected: Vec<PassCount> = Vec::new();
+        for f in all.iter().filter(|f| f.status == Status::Pass) {
+            let subject_kind = kinds[f.subject.as_str()];
+            match expected.last_mut() {
+                Some(last) if last.check == f.check => {
+                    assert_eq!(last.subject_kind, subject_kind, "{}", f.id);
+                    last.count += 1;
+                }
+                _ => expected.push(PassCount {
+                    check: f.check,
+                    subject_kind,
+                    count: 1,
+                }),
+            }
+        }
+        assert_eq!(counting.unlisted_passes, expected);
+        counted_any += expected.len();
+    }
+    // Every check passes somewhere, so every check's kind was compared.
+    assert!(counted_any >= CHECKS.len(), "{counted_any}");
 }
