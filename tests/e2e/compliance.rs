@@ -124,7 +124,15 @@ fn passes_are_counted_unless_listed_and_listed_as_before() {
     let sandbox = recording_sandbox();
     let estate = sandbox.path("small.json");
     sandbox
-        .bridle(&["gen", "--scale", "small", "--seed", "7", "-o", estate.to_str().unwrap()])
+        .bridle(&[
+            "gen",
+            "--scale",
+            "small",
+            "--seed",
+            "7",
+            "-o",
+            estate.to_str().unwrap(),
+        ])
         .ok();
     sandbox.import(&estate, &[]);
     let at = "2026-12-10T00:00:00Z";
@@ -136,7 +144,10 @@ fn passes_are_counted_unless_listed_and_listed_as_before() {
         "--include-pass prints the report as it was before passes were counted"
     );
     let listed = listing.json();
-    assert!(listed.get("unlisted_passes").is_none(), "nothing is unlisted");
+    assert!(
+        listed.get("unlisted_passes").is_none(),
+        "nothing is unlisted"
+    );
     let (code, counted) = check_json(&sandbox, &["--at", at]);
     assert_eq!(code, 0);
 
@@ -164,7 +175,10 @@ fn passes_are_counted_unless_listed_and_listed_as_before() {
         }
     }
     let mut expected: Vec<Value> = Vec::new();
-    for f in array(&listed, "findings").iter().filter(|f| f["status"] == "pass") {
+    for f in array(&listed, "findings")
+        .iter()
+        .filter(|f| f["status"] == "pass")
+    {
         let kind = kind_of[f["subject"].as_str().unwrap()];
         match expected.last_mut() {
             Some(last) if last["check"] == f["check"] => {
@@ -180,8 +194,10 @@ fn passes_are_counted_unless_listed_and_listed_as_before() {
 
     // The gate counts the same failures either way.
     let (gated, counted_gate) = check_json(&sandbox, &["--at", at, "--fail-on", "low"]);
-    let (listed_code, listed_gate) =
-        check_json(&sandbox, &["--at", at, "--fail-on", "low", "--include-pass"]);
+    let (listed_code, listed_gate) = check_json(
+        &sandbox,
+        &["--at", at, "--fail-on", "low", "--include-pass"],
+    );
     assert_eq!(gated, listed_code);
     assert_eq!(counted_gate["gate_failures"], listed_gate["gate_failures"]);
     assert!(counted_gate["gate_failures"].as_u64().unwrap() > 0);
@@ -421,7 +437,10 @@ fn an_accepted_risk_covers_its_findings_until_the_acceptance_expires() {
         assert_eq!(counted, passes.len() as u64, "{check}");
         covered_passes += passes.len();
     }
-    assert!(covered_passes > 0, "the accepted checks pass for some subjects");
+    assert!(
+        covered_passes > 0,
+        "the accepted checks pass for some subjects"
+    );
     assert_eq!(listed["totals"], before["totals"]);
 
     let after_expiry = "2026-11-28T19:00:00Z";

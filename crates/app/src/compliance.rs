@@ -1,6 +1,8 @@
 //! Frameworks, controls, findings and coverage: the automated checks run over the current
 //! inventory at an explicit time, with accepted risks applied.
 
+use std::sync::Arc;
+
 use bridle_core::Estate;
 use bridle_core::compliance::{
     self, Catalog, ControlLibrary, Finding, Framework, Limits, Passes, Severity, Status, Tally,
@@ -170,8 +172,8 @@ impl Bridle {
 
     /// Every finding of the current inventory at `at`, in check order.
     pub(crate) async fn findings(&self, at: Timestamp) -> Result<Vec<Finding>, ApiError> {
-        let estate = self.estate(None).await?;
-        let graph = PrivilegeGraph::build(&estate, at);
+        let estate = self.current_estate().await?;
+        let graph = self.current_graph(at).await?;
         let mut findings = compliance::evaluate(&estate, &graph, at, &self.limits());
         findings.extend(self.flow_findings(&estate, &graph, at).await?);
         Ok(findings)
@@ -183,15 +185,33 @@ impl Bridle {
         Ok(self.checked_as_of(at, Passes::List).await?.listed)
     }
 
+    /// The inventory as it stood at `at` (the newest snapshot taken by then; empty before the
+    /// first) and its graph at `at`. When that snapshot is the newest, both come from the
+    /// evaluation cache (loaded and built once per snapshot), so repeated checks of the current
+    /// inventory, such as the console's findings pages, do not reload it.
+    async fn inventory_as_of(
+        &self,
+        at: Timestamp,
+    ) -> Result<(Arc<Estate>, Arc<PrivilegeGraph>), ApiError> {
+        let then = self.store.snapshot_at(at).await.map_err(store_error)?;
+        let newest = self.store.latest_snapshot().await.map_err(store_error)?;
+        let estate = match (&then, &newest) {
+            (Some(then), Some(newest)) if then.id == newest.id => {
+                return Ok((self.current_estate().await?, self.current_graph(at).await?));
+            }
+            (Some(then), _) => self.estate(Some(then.id)).await?,
+            (None, _) => Estate::default(),
+        };
+        let graph = PrivilegeGraph::build(&estate, at);
+        Ok((Arc::new(estate), Arc::new(graph)))
+    }
+
     /// [`Bridle::findings_as_of`] with the passes listed or only counted, as `passes` says (the
     /// flow checks' passes are counted under the subject kind `flow`).
     async fn checked_as_of(&self, at: Timestamp, passes: Passes) -> Result<Checked, ApiError> {
-        let estate = match self.store.snapshot_at(at).await.map_err(store_error)? {
-            Some(snapshot) => self.estate(Some(snapshot.id)).await?,
-            None => Estate::default(),
-        };
-        let graph = PrivilegeGraph::build(&estate, at);
-        let found = compliance::evaluate_with(&estate, &graph, at, &self.limits(), passes);
+        let (estate, graph) = self.inventory_as_of(at).await?;
+        let (estate, graph) = (&*estate, &*graph);
+        let found = compliance::evaluate_with(estate, graph, at, &self.limits(), passes);
         let mut checked = Checked {
             listed: found.listed,
             unlisted_passes: found
@@ -206,7 +226,7 @@ impl Bridle {
         };
         let inventory_counts = checked.unlisted_passes.len();
         for finding in self
-            .evaluated_flows_at(&estate, &graph, at)
+            .evaluated_flows_at(estate, graph, at)
             .await?
             .iter()
             .flat_map(|(_, _, flow_findings)| flow_findings.iter().map(compliance_finding))
@@ -251,7 +271,8 @@ impl Bridle {
         let checked = self.checked_as_of(at, passes).await?;
         let risks = self.store.risks_at(at).await.map_err(store_error)?;
         let snapshot = self.store.snapshot_at(at).await.map_err(store_error)?;
-        let bears_on = |check: &str| framework.is_none_or(|fw| compliance::check_bears_on(check, fw));
+        let bears_on =
+            |check: &str| framework.is_none_or(|fw| compliance::check_bears_on(check, fw));
         let mut tally = Tally::default();
         let mut gate_failures = 0;
         let mut out = Vec::new();
