@@ -182,7 +182,7 @@ impl Bridle {
     /// Every finding of the inventory and flows as they stood at `at` (the newest snapshot
     /// taken by then, none before the first import), as an evidence pack for `at` assesses them.
     pub(crate) async fn findings_as_of(&self, at: Timestamp) -> Result<Vec<Finding>, ApiError> {
-        Ok(self.checked_as_of(at, Passes::List).await?.listed)
+        Ok(self.checked_as_of(at, Passes::List).await?.listed.clone())
     }
 
     /// The inventory as it stood at `at` (the newest snapshot taken by then; empty before the
@@ -208,7 +208,28 @@ impl Bridle {
 
     /// [`Bridle::findings_as_of`] with the passes listed or only counted, as `passes` says (the
     /// flow checks' passes are counted under the subject kind `flow`).
-    async fn checked_as_of(&self, at: Timestamp, passes: Passes) -> Result<Checked, ApiError> {
+    ///
+    /// Kept for one (database version, `at`, `passes`): the newest audit entry versions every
+    /// input (inventory, flows, broker facts), so paging through the findings of one evaluation
+    /// evaluates once.
+    async fn checked_as_of(&self, at: Timestamp, passes: Passes) -> Result<Arc<Checked>, ApiError> {
+        let key = (
+            self.store.audit_head().await.map_err(store_error)?,
+            at,
+            passes,
+        );
+        let mut cached = self.cache.checked.lock().await;
+        if let Some((of, checked)) = cached.as_ref()
+            && *of == key
+        {
+            return Ok(Arc::clone(checked));
+        }
+        let checked = Arc::new(self.evaluate_as_of(at, passes).await?);
+        *cached = Some((key, Arc::clone(&checked)));
+        Ok(checked)
+    }
+
+    async fn evaluate_as_of(&self, at: Timestamp, passes: Passes) -> Result<Checked, ApiError> {
         let (estate, graph) = self.inventory_as_of(at).await?;
         let (estate, graph) = (&*estate, &*graph);
         let found = compliance::evaluate_with(estate, graph, at, &self.limits(), passes);
@@ -290,8 +311,9 @@ impl Bridle {
         // A pass is never accepted (a risk covers failures only) and never fails the gate.
         let unlisted_passes: Vec<protocol::PassCount> = checked
             .unlisted_passes
-            .into_iter()
+            .iter()
             .filter(|p| bears_on(&p.check))
+            .cloned()
             .collect();
         let unlisted: u64 = unlisted_passes.iter().map(|p| p.count).sum();
         let limits = self.limits();
@@ -392,7 +414,7 @@ impl Bridle {
 
 /// What an evaluation found, as [`Bridle::check`] reports it: the findings it lists and the
 /// passes it only counted.
-struct Checked {
+pub(crate) struct Checked {
     listed: Vec<Finding>,
     unlisted_passes: Vec<protocol::PassCount>,
 }

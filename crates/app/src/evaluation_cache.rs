@@ -20,7 +20,10 @@ use bridle_core::time::Timestamp;
 use bridle_core::{EntityKind, Estate};
 use tokio::sync::Mutex;
 
+use bridle_core::compliance::Passes;
+
 use crate::Bridle;
+use crate::compliance::Checked;
 use crate::error::{ApiError, store_error};
 
 /// The key: the newest snapshot's id (`None` before the first import).
@@ -41,7 +44,11 @@ pub(crate) struct EvaluationCache {
     value_counts: Mutex<CountsByColumn>,
     /// (total, matched) of the listings asked for, by (kind, filters, search), for one version.
     list_counts: Mutex<CountsByListing>,
+    /// The last evaluation of the checks, by (newest audit entry, time, passes listed or not).
+    pub(crate) checked: Mutex<Option<(CheckedKey, Arc<Checked>)>>,
 }
+
+pub(crate) type CheckedKey = (i64, Timestamp, Passes);
 
 /// The filters (column, value) and search text of one listing of one kind.
 pub(crate) type ListingKey = (EntityKind, Vec<(String, String)>, String);
@@ -200,5 +207,42 @@ mod tests {
         let graph = bridle.current_graph(later).await.unwrap();
         assert!(graph.reach("agent:only").is_ok());
         assert!(graph.reach("agent:support-bot").is_err());
+    }
+
+    /// A cached evaluation is never served after the database changed: an import between two
+    /// checks at the same time shows in the second.
+    #[tokio::test]
+    async fn checks_are_evaluated_again_after_any_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let bridle = Bridle::open(&dir.path().join("t.db"), &dir.path().join("audit.key"))
+            .await
+            .unwrap();
+        let actor = Actor {
+            user: "test".into(),
+            host: "test".into(),
+        };
+        let demo = PreparedImport::from_bytes("demo".into(), crate::DEMO_ESTATE, Syntax::Json);
+        let at = crate::now();
+        bridle
+            .import(demo, crate::DEMO_SOURCE, at, &actor)
+            .await
+            .unwrap();
+        let passes = bridle_core::compliance::Passes::Count;
+        let first = bridle.check(at, None, None, passes).await.unwrap();
+        assert_eq!(first, bridle.check(at, None, None, passes).await.unwrap());
+        let smaller = r#"{"bridle":"estate/v1","agents":[{"id":"agent:only","name":"Only","autonomy":"supervised","runs_as":[]}]}"#;
+        let prepared = PreparedImport::from_bytes("s".into(), smaller.as_bytes(), Syntax::Json);
+        bridle
+            .import(prepared, crate::DEMO_SOURCE, at, &actor)
+            .await
+            .unwrap();
+        let second = bridle.check(at, None, None, passes).await.unwrap();
+        assert_ne!(second.totals, first.totals);
+        assert!(
+            second
+                .findings
+                .iter()
+                .all(|f| !f.id.contains("support-bot"))
+        );
     }
 }

@@ -405,6 +405,16 @@ impl Store {
             .advance_record(&self.database_id, entries, head, reset)
     }
 
+    /// The newest audit entry's sequence number (0 before the first). Every write that changes
+    /// what an evaluation reads (an import, a sync, a flow, a risk) appends an entry, so this is
+    /// a version of the whole database for caches.
+    pub async fn audit_head(&self) -> Result<i64> {
+        let head: Option<i64> = sqlx::query_scalar("SELECT max(seq) FROM audit_log")
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(head.unwrap_or(0))
+    }
+
     /// Every audit entry, oldest first.
     pub async fn audit_entries(&self) -> Result<Vec<AuditEntry>> {
         let rows = sqlx::query(
