@@ -1,6 +1,7 @@
 //! Frameworks, controls, findings and coverage: the automated checks run over the current
 //! inventory at an explicit time, with accepted risks applied.
 
+use std::collections::HashMap;
 use std::sync::Arc;
 
 use bridle_core::Estate;
@@ -126,14 +127,46 @@ pub(crate) fn accepted_by(risks: &[Risk], finding: &Finding, at: Timestamp) -> O
     risks.iter().find(|r| r.covers(finding, at)).map(|r| r.id)
 }
 
-fn finding(f: &Finding, accepted: Option<i64>) -> protocol::Finding {
-    let library = ControlLibrary::get();
+/// What every finding of one check says alike (its title, controls and framework items), worked
+/// out once per check for a report rather than once per finding: a large estate has hundreds of
+/// thousands of findings of some twenty checks.
+struct CheckFacts {
+    title: String,
+    controls: Vec<String>,
+    framework_items: Vec<protocol::FrameworkRef>,
+    /// Whether the check bears on the framework the report is narrowed to (if any).
+    in_report: bool,
+}
+
+impl CheckFacts {
+    fn of(check: &str, framework: Option<Framework>) -> CheckFacts {
+        CheckFacts {
+            title: compliance::check_info(check)
+                .map(|c| c.title.to_owned())
+                .unwrap_or_default(),
+            controls: ControlLibrary::get()
+                .controls_of_check(check)
+                .iter()
+                .map(|c| c.id.clone())
+                .collect(),
+            framework_items: compliance::framework_items(check)
+                .into_iter()
+                .map(|(framework, item)| protocol::FrameworkRef {
+                    framework: framework.as_str().to_owned(),
+                    item: item.to_owned(),
+                    local_id: is_local(framework, item),
+                })
+                .collect(),
+            in_report: framework.is_none_or(|fw| compliance::check_bears_on(check, fw)),
+        }
+    }
+}
+
+fn finding(f: &Finding, accepted: Option<i64>, facts: &CheckFacts) -> protocol::Finding {
     protocol::Finding {
         id: f.id.clone(),
         check: f.check.to_owned(),
-        title: compliance::check_info(f.check)
-            .map(|c| c.title.to_owned())
-            .unwrap_or_default(),
+        title: facts.title.clone(),
         subject: f.subject.clone(),
         status: if accepted.is_some() {
             "accepted".to_owned()
@@ -145,19 +178,8 @@ fn finding(f: &Finding, accepted: Option<i64>) -> protocol::Finding {
         entities: f.entities.clone(),
         evidence: f.evidence.clone(),
         paths: f.paths.clone(),
-        controls: library
-            .controls_of_check(f.check)
-            .iter()
-            .map(|c| c.id.clone())
-            .collect(),
-        framework_items: compliance::framework_items(f.check)
-            .into_iter()
-            .map(|(framework, item)| protocol::FrameworkRef {
-                framework: framework.as_str().to_owned(),
-                item: item.to_owned(),
-                local_id: is_local(framework, item),
-            })
-            .collect(),
+        controls: facts.controls.clone(),
+        framework_items: facts.framework_items.clone(),
         accepted_by: accepted,
     }
 }
@@ -292,12 +314,17 @@ impl Bridle {
         let checked = self.checked_as_of(at, passes).await?;
         let risks = self.store.risks_at(at).await.map_err(store_error)?;
         let snapshot = self.store.snapshot_at(at).await.map_err(store_error)?;
-        let bears_on =
-            |check: &str| framework.is_none_or(|fw| compliance::check_bears_on(check, fw));
+        let mut facts: HashMap<&str, CheckFacts> = HashMap::new();
         let mut tally = Tally::default();
         let mut gate_failures = 0;
         let mut out = Vec::new();
-        for f in checked.listed.iter().filter(|f| bears_on(f.check)) {
+        for f in &checked.listed {
+            let facts = facts
+                .entry(f.check)
+                .or_insert_with(|| CheckFacts::of(f.check, framework));
+            if !facts.in_report {
+                continue;
+            }
             let accepted = accepted_by(&risks, f, at);
             tally.add(f.status, f.severity, accepted.is_some());
             if f.status == Status::Fail
@@ -306,13 +333,13 @@ impl Bridle {
             {
                 gate_failures += 1;
             }
-            out.push(finding(f, accepted));
+            out.push(finding(f, accepted, facts));
         }
         // A pass is never accepted (a risk covers failures only) and never fails the gate.
         let unlisted_passes: Vec<protocol::PassCount> = checked
             .unlisted_passes
             .iter()
-            .filter(|p| bears_on(&p.check))
+            .filter(|p| framework.is_none_or(|fw| compliance::check_bears_on(&p.check, fw)))
             .cloned()
             .collect();
         let unlisted: u64 = unlisted_passes.iter().map(|p| p.count).sum();

@@ -131,6 +131,9 @@ pub(crate) struct Forward {
     pub actions: Vec<ActionSet>,
     /// Every reached state node (the start first), in the order they were reached.
     pub order: Vec<u32>,
+    /// One bit per state node: reached. What the search tests on every edge, small enough to
+    /// stay in cache where `dist` is not.
+    reached: Vec<u64>,
 }
 
 impl PrivilegeGraph {
@@ -276,24 +279,33 @@ impl PrivilegeGraph {
             parent,
             actions,
             order,
+            reached,
         } = forward;
         debug_assert!(order.is_empty(), "forward_into needs an unreached Forward");
+        // Marks `node` reached; false when it already was.
+        let mut first_reach = |node: u32| {
+            let (word, bit) = (node as usize / 64, 1u64 << (node % 64));
+            let new = reached[word] & bit == 0;
+            reached[word] |= bit;
+            new
+        };
         let entity_count = self.entity_count_u32();
+        first_reach(start);
         dist[start as usize] = 0;
         order.push(start);
         let mut head = 0;
         while head < order.len() {
             let node = order[head];
             head += 1;
-            let next = dist[node as usize] + 1;
+            let here = dist[node as usize];
             for slot in self.out.range(node) {
                 let target = self.out.nodes[slot];
                 if removed.is_some_and(|mask| mask.is_removed(self.out.edges[slot])) {
                     continue;
                 }
                 if self.out.side[slot] {
-                    if dist[target as usize] == NONE {
-                        dist[target as usize] = dist[node as usize];
+                    if first_reach(target) {
+                        dist[target as usize] = here;
                         parent[target as usize] = node;
                         order.push(target);
                     }
@@ -303,8 +315,8 @@ impl PrivilegeGraph {
                     let ordinal = ((target - entity_count) / 2) as usize;
                     actions[ordinal] = actions[ordinal].union(self.out.actions[slot]);
                 }
-                if dist[target as usize] == NONE {
-                    dist[target as usize] = next;
+                if first_reach(target) {
+                    dist[target as usize] = here + 1;
                     parent[target as usize] = node;
                     order.push(target);
                 }
@@ -346,28 +358,9 @@ impl PrivilegeGraph {
     /// and the resource it leads to (a zero-hop edge) are one step; any other edge is a hop. BFS
     /// order puts every parent before its children, so one pass builds the tree.
     fn witness_tree(&self, forward: &Forward) -> (Witnesses, Vec<u32>) {
-        let mut tree = StepTree::unreached(self);
-        self.witness_tree_into(forward, &mut tree);
-        let witnesses = Witnesses {
-            ids: Arc::clone(&self.ids),
-            entity: tree.entity,
-            up: tree.up,
-        };
-        (witnesses, tree.step_of)
-    }
-
-    /// [`PrivilegeGraph::witness_tree`] into `tree`, which must be unreached (new, or
-    /// [`StepTree::reset`] with the search it was built from).
-    fn witness_tree_into(&self, forward: &Forward, tree: &mut StepTree) {
-        let StepTree {
-            step_of,
-            entity,
-            up,
-        } = tree;
-        debug_assert!(
-            entity.is_empty(),
-            "witness_tree_into needs an unreached StepTree"
-        );
+        let mut step_of = vec![NONE; self.graph.node_count()];
+        let mut entity = Vec::with_capacity(forward.order.len());
+        let mut up = Vec::with_capacity(forward.order.len());
         for &node in &forward.order {
             let e = self.entity_of(node);
             let parent = forward.parent[node as usize];
@@ -383,6 +376,12 @@ impl PrivilegeGraph {
                 entity.len() as u32 - 1
             };
         }
+        let witnesses = Witnesses {
+            ids: Arc::clone(&self.ids),
+            entity,
+            up,
+        };
+        (witnesses, step_of)
     }
 
     /// A scanner for reaches from many sources in turn (see [`ReachScanner`]).
@@ -390,9 +389,7 @@ impl PrivilegeGraph {
         ReachScanner {
             graph: self,
             forward: Forward::unreached(self),
-            tree: StepTree::unreached(self),
-            reached: Vec::new(),
-            scanned: false,
+            start: None,
         }
     }
 }
@@ -406,6 +403,7 @@ impl Forward {
             parent: vec![NONE; nodes],
             actions: vec![ActionSet::EMPTY; graph.resources.len()],
             order: Vec::new(),
+            reached: vec![0; nodes.div_ceil(64)],
         }
     }
 
@@ -416,6 +414,7 @@ impl Forward {
         for &node in &self.order {
             self.dist[node as usize] = NONE;
             self.parent[node as usize] = NONE;
+            self.reached[node as usize / 64] = 0;
             if node >= entity_count {
                 self.actions[((node - entity_count) / 2) as usize] = ActionSet::EMPTY;
             }
@@ -424,45 +423,17 @@ impl Forward {
     }
 }
 
-/// The witness tree of a search while it is being built: per state node its step, and per step
-/// its entity and the step before it.
-struct StepTree {
-    step_of: Vec<u32>,
-    entity: Vec<u32>,
-    up: Vec<u32>,
-}
-
-impl StepTree {
-    fn unreached(graph: &PrivilegeGraph) -> StepTree {
-        StepTree {
-            step_of: vec![NONE; graph.graph.node_count()],
-            entity: Vec::new(),
-            up: Vec::new(),
-        }
-    }
-
-    /// Makes the tree unreached again; `order` is the search it was built from.
-    fn reset(&mut self, order: &[u32]) {
-        for &node in order {
-            self.step_of[node as usize] = NONE;
-        }
-        self.entity.clear();
-        self.up.clear();
-    }
-}
-
 /// Reaches from many sources in turn, by entity index: what a caller needs that reads every
 /// reached entity of thousands of sources (the compliance checks). Where
-/// [`PrivilegeGraph::reach_tree`] gives each reached entity its owned id and sorts by it, a scan
-/// gives entity indices in the order the search reached them, and its buffers (the size of the
-/// graph) are reused from one source to the next, cleared only where the last search wrote.
+/// [`PrivilegeGraph::reach_tree`] gives each reached entity its owned id, sorts by it and builds
+/// the witness tree, a scan yields entity indices in the order the search took them and walks a
+/// witness only when asked; its buffers (the size of the graph) are reused from one source to
+/// the next, cleared only where the last search wrote.
 pub struct ReachScanner<'g> {
     graph: &'g PrivilegeGraph,
     forward: Forward,
-    tree: StepTree,
-    reached: Vec<ScanReached>,
-    /// Whether `forward` and `tree` hold a search (to be reset before the next).
-    scanned: bool,
+    /// The source of the search `forward` holds, if any.
+    start: Option<u32>,
 }
 
 /// One entity reached by a [`ReachScanner`]: a [`TreeReached`] by entity index.
@@ -474,48 +445,18 @@ pub struct ScanReached {
     /// As [`Reached::actions`].
     pub actions: ActionSet,
     pub hops: u32,
-    /// Where the witness ends in the scan's tree.
-    witness: u32,
 }
 
 impl<'g> ReachScanner<'g> {
     /// Searches what `from` (an agent, identity or credential) reaches, replacing the previous
     /// scan: afterwards [`ReachScanner::reached`] lists it.
     pub fn scan(&mut self, from: &str) -> Result<(), GraphError> {
-        let graph = self.graph;
-        if self.scanned {
-            self.tree.reset(&self.forward.order);
-            self.forward.reset(graph);
-            self.reached.clear();
-            self.scanned = false;
+        if self.start.take().is_some() {
+            self.forward.reset(self.graph);
         }
-        let start = graph.require_source(from)?;
-        graph.forward_into(start, None, &mut self.forward);
-        graph.witness_tree_into(&self.forward, &mut self.tree);
-        self.scanned = true;
-        let forward = &self.forward;
-        let step_of = &self.tree.step_of;
-        self.reached.extend(
-            forward
-                .order
-                .iter()
-                .copied()
-                .filter(|&node| !graph.is_side(node) && node != start)
-                .map(|entity| {
-                    let ordinal = graph.resource_ordinal[entity as usize];
-                    ScanReached {
-                        entity,
-                        kind: graph.kinds[entity as usize],
-                        actions: if ordinal == NONE {
-                            ActionSet::EMPTY
-                        } else {
-                            forward.actions[ordinal as usize]
-                        },
-                        hops: forward.dist[entity as usize],
-                        witness: step_of[entity as usize],
-                    }
-                }),
-        );
+        let start = self.graph.require_source(from)?;
+        self.graph.forward_into(start, None, &mut self.forward);
+        self.start = Some(start);
         Ok(())
     }
 
@@ -525,21 +466,55 @@ impl<'g> ReachScanner<'g> {
     }
 
     /// Every entity the last scan reached, once each, in the order the search took them (not
-    /// sorted; sort by `entity` for id order); never the source itself. Empty before a scan and
-    /// after one that failed.
-    pub fn reached(&self) -> &[ScanReached] {
-        &self.reached
+    /// sorted; sort by `entity` for id order); never the source itself. Nothing before a scan
+    /// and after one that failed.
+    pub fn reached(&self) -> impl Iterator<Item = ScanReached> + '_ {
+        self.entities().map(|entity| self.reached_entity(entity))
+    }
+
+    /// [`ReachScanner::reached`] as entity indices only: for a caller that looks most of them
+    /// up and skips them, before reading the rest with [`ReachScanner::reached_entity`].
+    pub fn entities(&self) -> impl Iterator<Item = u32> + '_ {
+        let graph = self.graph;
+        let start = self.start;
+        self.forward
+            .order
+            .iter()
+            .copied()
+            .filter(move |&node| !graph.is_side(node) && Some(node) != start)
+    }
+
+    /// What the last scan says of `entity`, one of [`ReachScanner::entities`].
+    pub fn reached_entity(&self, entity: u32) -> ScanReached {
+        let graph = self.graph;
+        let ordinal = graph.resource_ordinal[entity as usize];
+        ScanReached {
+            entity,
+            kind: graph.kinds[entity as usize],
+            actions: if ordinal == NONE {
+                ActionSet::EMPTY
+            } else {
+                self.forward.actions[ordinal as usize]
+            },
+            hops: self.forward.dist[entity as usize],
+        }
     }
 
     /// The witness of `reached` (one of [`ReachScanner::reached`]): one shortest chain of ids
-    /// from the source to its target, `hops + 1` ids, as [`ReachTree::path`] gives it.
+    /// from the source to its target, `hops + 1` ids, the one [`ReachTree::path`] gives. It
+    /// follows the search's parents back to the source; a side and its resource are one step.
     pub fn path(&self, reached: &ScanReached) -> Vec<&'g str> {
-        let tree = &self.tree;
+        let graph = self.graph;
         let mut chain = Vec::with_capacity(reached.hops as usize + 1);
-        let mut step = reached.witness;
-        while step != NONE {
-            chain.push(self.graph.entity_id(tree.entity[step as usize]));
-            step = tree.up[step as usize];
+        let mut last = NONE;
+        let mut node = reached.entity;
+        while node != NONE {
+            let entity = graph.entity_of(node);
+            if entity != last {
+                chain.push(graph.entity_id(entity));
+                last = entity;
+            }
+            node = self.forward.parent[node as usize];
         }
         chain.reverse();
         chain

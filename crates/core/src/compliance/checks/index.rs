@@ -6,7 +6,8 @@ use std::collections::{BTreeMap, HashMap};
 use super::{CheckInfo, Finding, Passes, Severity, Status};
 use crate::graph::PrivilegeGraph;
 use crate::model::{
-    Agent, Credential, Estate, Grant, Identity, IdentityKind, Resource, Sensitivity, Tool,
+    Agent, Credential, Estate, Grant, Identity, IdentityKind, Resource, ResourceKind, Sensitivity,
+    Tool,
 };
 use crate::time::{Timestamp, format_utc};
 
@@ -23,30 +24,82 @@ pub(super) struct Index<'a> {
     pub(super) grants_of_subject: HashMap<&'a str, Vec<&'a Grant>>,
     /// Credential id → the resources holding it (sorted).
     pub(super) holders: BTreeMap<&'a str, Vec<&'a Resource>>,
-    pub(super) credentials: HashMap<&'a str, &'a Credential>,
     pub(super) graph: &'a PrivilegeGraph,
-    /// Agent, identity or credential id → the nearest crown jewel or restricted resource it
-    /// reaches, and in how many hops (one backward search for the whole estate).
-    pub(super) strong: HashMap<String, (String, u32)>,
-    /// Per entity of the graph, by its index: what the reach checks read of it when reached.
-    pub(super) entity_facts: Vec<EntityFacts<'a>>,
-    /// Every resource environment, numbered (what [`EntityFacts::Resource`] holds).
+    /// Secret store (by entity index) → the credentials it exposes to whoever reads it: the
+    /// live ones it holds whose identity reaches a crown jewel or restricted resource, in the
+    /// order it holds them.
+    pub(super) exposures: HashMap<u32, Vec<Exposure<'a>>>,
+    /// Per entity of the graph, by its index: what the reach checks read of it when reached
+    /// ([`ReachClass`]).
+    pub(super) reach_classes: Vec<ReachClass>,
+    /// Per entity of the graph, by its index: the resource of the estate it is, if it is one.
+    pub(super) resource_at: Vec<Option<&'a Resource>>,
+    /// Every resource environment, numbered (what [`ReachClass::environment`] gives).
     environments: HashMap<&'a str, u32>,
 }
 
-/// What the reach checks read of a reached entity, looked up by its index in the graph: an agent
-/// reaches up to a hundred thousand entities, each looked up once per agent.
-#[derive(Debug, Clone, Copy)]
-pub(super) enum EntityFacts<'a> {
+/// A live credential kept in a secret store whose identity reaches a crown jewel or restricted
+/// resource: what reading the store exposes.
+#[derive(Debug, Clone)]
+pub(super) struct Exposure<'a> {
+    pub(super) credential: &'a Credential,
+    /// The nearest crown jewel or restricted resource the credential's identity reaches, and in
+    /// how many hops.
+    pub(super) strong_target: String,
+    pub(super) strong_hops: u32,
+}
+
+/// What the reach checks read of a reached entity, packed in four bytes: an agent reaches up to
+/// a hundred thousand entities, each looked up once per agent, so the table of them all (one per
+/// entity of the graph) must stay small enough for the cache.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub(super) struct ReachClass(u32);
+
+impl ReachClass {
+    const HUMAN: u32 = 1;
+    const RESOURCE: u32 = 2;
+    const CROWN_JEWEL: u32 = 4;
+    const SECRET_STORE: u32 = 8;
+    /// Above the flags: the environment's number plus one, zero when it has none.
+    const ENVIRONMENT_SHIFT: u32 = 4;
+
+    fn human() -> ReachClass {
+        ReachClass(Self::HUMAN)
+    }
+
+    fn resource(resource: &Resource, environment: Option<u32>) -> ReachClass {
+        let mut bits = Self::RESOURCE;
+        if resource.crown_jewel {
+            bits |= Self::CROWN_JEWEL;
+        }
+        if resource.kind == ResourceKind::SecretStore {
+            bits |= Self::SECRET_STORE;
+        }
+        ReachClass(bits | (environment.map_or(0, |n| n + 1) << Self::ENVIRONMENT_SHIFT))
+    }
+
+    /// Neither a person's identity nor a resource: nothing the reach checks read.
+    pub(super) fn is_other(self) -> bool {
+        self.0 == 0
+    }
+
     /// An identity of a person.
-    Human,
-    /// A resource of the estate, with its environment by number ([`Index::environment_number`]).
-    Resource {
-        resource: &'a Resource,
-        environment: Option<u32>,
-    },
-    /// Anything else.
-    Other,
+    pub(super) fn is_human(self) -> bool {
+        self.0 & Self::HUMAN != 0
+    }
+
+    pub(super) fn is_crown_jewel(self) -> bool {
+        self.0 & Self::CROWN_JEWEL != 0
+    }
+
+    pub(super) fn is_secret_store(self) -> bool {
+        self.0 & Self::SECRET_STORE != 0
+    }
+
+    /// A resource's environment by number ([`Index::environment_number`]), if it has one.
+    pub(super) fn environment(self) -> Option<u32> {
+        (self.0 >> Self::ENVIRONMENT_SHIFT).checked_sub(1)
+    }
 }
 
 impl<'a> Index<'a> {
@@ -89,13 +142,14 @@ impl<'a> Index<'a> {
             list.sort_by(|a, b| a.id.cmp(&b.id));
         }
         let mut environments: HashMap<&str, u32> = HashMap::new();
-        let mut entity_facts = vec![EntityFacts::Other; graph.entity_count()];
+        let mut reach_classes = vec![ReachClass::default(); graph.entity_count()];
+        let mut resource_at = vec![None; graph.entity_count()];
         for identity in &estate.identities {
             if let Some(entity) = graph.entity_index(&identity.id) {
-                entity_facts[entity as usize] = if identity.kind == IdentityKind::Human {
-                    EntityFacts::Human
+                reach_classes[entity as usize] = if identity.kind == IdentityKind::Human {
+                    ReachClass::human()
                 } else {
-                    EntityFacts::Other
+                    ReachClass::default()
                 };
             }
         }
@@ -105,12 +159,16 @@ impl<'a> Index<'a> {
                 *environments.entry(env).or_insert(next)
             });
             if let Some(entity) = graph.entity_index(&resource.id) {
-                entity_facts[entity as usize] = EntityFacts::Resource {
-                    resource,
-                    environment,
-                };
+                reach_classes[entity as usize] = ReachClass::resource(resource, environment);
+                resource_at[entity as usize] = Some(resource);
             }
         }
+        let credentials: HashMap<&str, &Credential> = estate
+            .credentials
+            .iter()
+            .map(|c| (c.id.as_str(), c))
+            .collect();
+        let exposures = exposures(estate, graph, at, &credentials);
         Index {
             estate,
             at,
@@ -128,20 +186,10 @@ impl<'a> Index<'a> {
             agents_of_identity,
             grants_of_subject,
             holders,
-            credentials: estate
-                .credentials
-                .iter()
-                .map(|c| (c.id.as_str(), c))
-                .collect(),
             graph,
-            strong: graph.nearest_of(
-                estate
-                    .resources
-                    .iter()
-                    .filter(|r| r.crown_jewel || r.sensitivity == Sensitivity::Restricted)
-                    .map(|r| r.id.as_str()),
-            ),
-            entity_facts,
+            exposures,
+            reach_classes,
+            resource_at,
             environments,
         }
     }
@@ -167,6 +215,51 @@ impl<'a> Index<'a> {
             .get(identity)
             .is_some_and(|i| i.kind == IdentityKind::Human)
     }
+}
+
+/// [`Index::exposures`]: one backward search from every crown jewel and restricted resource for
+/// the whole estate, then each secret store's credentials once (not once per agent reading it).
+fn exposures<'a>(
+    estate: &'a Estate,
+    graph: &PrivilegeGraph,
+    at: Timestamp,
+    credentials: &HashMap<&str, &'a Credential>,
+) -> HashMap<u32, Vec<Exposure<'a>>> {
+    let strong = graph.nearest_of(
+        estate
+            .resources
+            .iter()
+            .filter(|r| r.crown_jewel || r.sensitivity == Sensitivity::Restricted)
+            .map(|r| r.id.as_str()),
+    );
+    let mut exposures = HashMap::new();
+    for store in estate
+        .resources
+        .iter()
+        .filter(|r| r.kind == ResourceKind::SecretStore)
+    {
+        let Some(entity) = graph.entity_index(&store.id) else {
+            continue;
+        };
+        let exposed: Vec<Exposure<'a>> = store
+            .holds_credentials
+            .iter()
+            .filter_map(|id| credentials.get(id.as_str()).copied())
+            .filter(|credential| !credential.is_expired_at(at))
+            .filter_map(|credential| {
+                let (target, hops) = strong.get(&credential.identity)?;
+                Some(Exposure {
+                    credential,
+                    strong_target: target.clone(),
+                    strong_hops: *hops,
+                })
+            })
+            .collect();
+        if !exposed.is_empty() {
+            exposures.insert(entity, exposed);
+        }
+    }
+    exposures
 }
 
 /// Builds findings for one check.

@@ -5,10 +5,10 @@
 //! reaching 100,000 entities each). The tree is classified once ([`Classified`]) into what the
 //! checks read, so a check added here costs no further reach computation.
 
-use super::index::{EntityFacts, Found, Index};
+use super::index::{Found, Index};
 use super::{CheckInfo, Passes, Status};
 use crate::graph::{ReachScanner, ScanReached};
-use crate::model::{Action, Agent, Resource, ResourceKind};
+use crate::model::{Action, Agent};
 
 /// A reach check: writes the finding about agent `a` from what it reaches.
 pub(super) type ReachCheck = fn(&mut Found<'_>, &Index<'_>, &Agent, &Classified<'_, '_>);
@@ -39,12 +39,14 @@ pub(super) fn evaluate<'c>(
     let parts: Vec<Vec<Found<'c>>> = crate::graph::parallel_map(&ix.estate.agents, 8, |agents| {
         let mut found = fresh();
         let mut scanner = ix.graph.reach_scanner();
+        let mut buffers = Buffers::default();
         for a in agents {
             let scan = scanner.scan(&a.id).is_ok().then_some(&scanner);
-            let reached = Classified::of(ix, scan);
+            let reached = Classified::of(ix, a, scan, buffers);
             for ((_, run), out) in checks.iter().zip(&mut found) {
                 run(out, ix, a, &reached);
             }
+            buffers = reached.into_buffers();
         }
         vec![found]
     });
@@ -62,47 +64,86 @@ pub(super) fn evaluate<'c>(
 pub(super) struct Classified<'s, 'a> {
     /// The agent's scan; `None` when the graph does not know the agent.
     scan: Option<&'s ReachScanner<'a>>,
+    lists: Buffers,
+}
+
+/// The lists of a [`Classified`], kept from one agent to the next (an agent reaches up to a
+/// hundred thousand resources; their lists need not be grown again for each).
+#[derive(Default)]
+struct Buffers {
     /// Identities of people.
     humans: Vec<ScanReached>,
-    /// Every reached resource (in the order reached), with its environment's number.
-    resources: Vec<(ScanReached, &'a Resource, Option<u32>)>,
+    /// How many resources are reached.
+    resources: usize,
     /// In id order.
     crown_jewels: Vec<ScanReached>,
     /// Secret stores reached with read or admin (their credentials are exposed).
-    secret_stores: Vec<(ScanReached, &'a Resource)>,
+    secret_stores: Vec<ScanReached>,
+    /// When the agent has an environment: the resources reached of another one …
+    other_environment: Vec<ScanReached>,
+    /// … and the resources reached of none, by entity index.
+    no_environment: Vec<u32>,
 }
 
 impl<'s, 'a> Classified<'s, 'a> {
-    fn of(ix: &Index<'a>, scan: Option<&'s ReachScanner<'a>>) -> Classified<'s, 'a> {
-        let mut classified = Classified {
-            scan,
-            humans: Vec::new(),
-            resources: Vec::new(),
-            crown_jewels: Vec::new(),
-            secret_stores: Vec::new(),
+    /// Classifies what `scan` reached from agent `a` into `lists` (emptied first).
+    fn of(
+        ix: &Index<'a>,
+        a: &Agent,
+        scan: Option<&'s ReachScanner<'a>>,
+        mut lists: Buffers,
+    ) -> Classified<'s, 'a> {
+        lists.humans.clear();
+        lists.resources = 0;
+        lists.crown_jewels.clear();
+        lists.secret_stores.clear();
+        lists.other_environment.clear();
+        lists.no_environment.clear();
+        // The agent's environment by number: `Some(None)` when no resource is in it.
+        let own = a
+            .environment
+            .as_deref()
+            .map(|env| ix.environment_number(env));
+        let Some(scan) = scan else {
+            return Classified { scan, lists };
         };
-        for &r in scan.map_or(&[][..], |s| s.reached()) {
-            match ix.entity_facts[r.entity as usize] {
-                EntityFacts::Human => classified.humans.push(r),
-                EntityFacts::Resource {
-                    resource,
-                    environment,
-                } => {
-                    classified.resources.push((r, resource, environment));
-                    if resource.crown_jewel {
-                        classified.crown_jewels.push(r);
-                    }
-                    if resource.kind == ResourceKind::SecretStore
-                        && (r.actions.contains(Action::Read) || r.actions.contains(Action::Admin))
-                    {
-                        classified.secret_stores.push((r, resource));
-                    }
+        for entity in scan.entities() {
+            let class = ix.reach_classes[entity as usize];
+            if class.is_other() {
+                continue;
+            }
+            let r = scan.reached_entity(entity);
+            if class.is_human() {
+                lists.humans.push(r);
+                continue;
+            }
+            lists.resources += 1;
+            if class.is_crown_jewel() {
+                lists.crown_jewels.push(r);
+            }
+            if class.is_secret_store()
+                && (r.actions.contains(Action::Read) || r.actions.contains(Action::Admin))
+            {
+                lists.secret_stores.push(r);
+            }
+            if let Some(own) = own {
+                match class.environment() {
+                    None => lists.no_environment.push(entity),
+                    Some(other) if Some(other) != own => lists.other_environment.push(r),
+                    Some(_) => {}
                 }
-                EntityFacts::Other => {}
             }
         }
-        classified.crown_jewels.sort_unstable_by_key(|r| r.entity);
-        classified
+        lists.crown_jewels.sort_unstable_by_key(|r| r.entity);
+        Classified {
+            scan: Some(scan),
+            lists,
+        }
+    }
+
+    /// The lists, for the next agent (ending the borrow of the scan).
+    fn into_buffers(self) -> Buffers {
+        self.lists
     }
 
     fn id(&self, r: &ScanReached) -> &'a str {
@@ -160,6 +201,7 @@ pub(super) fn impersonates_human(
 ) {
     // Running as a person is reported by `agent-workload-identity`.
     let reached: Vec<ScanReached> = reach
+        .lists
         .humans
         .iter()
         .copied()
@@ -204,9 +246,9 @@ pub(super) fn crown_jewel_reach(
     a: &Agent,
     reach: &Classified,
 ) {
-    let jewels = reach.crown_jewels.clone();
+    let jewels = reach.lists.crown_jewels.clone();
     if jewels.is_empty() {
-        let resources = reach.resources.len();
+        let resources = reach.lists.resources;
         out.pass(|b| {
             b.finding(
                 &a.id,
@@ -261,19 +303,13 @@ pub(super) fn secret_store_exposure(
         out.pass(|b| b.finding(&a.id, Status::Pass, "reaches nothing", vec![]));
         return;
     }
-    let store_count = reach.secret_stores.len();
+    let store_count = reach.lists.secret_stores.len();
     // (store reached, the credential it exposes, the nearest strong target of its identity)
     let mut exposures = Vec::new();
-    for &(r, store) in &reach.secret_stores {
-        for credential_id in &store.holds_credentials {
-            let Some(credential) = ix.credentials.get(credential_id.as_str()) else {
-                continue;
-            };
-            if credential.is_expired_at(ix.at) || a.runs_as.contains(&credential.identity) {
-                continue;
-            }
-            if let Some(strong) = ix.strong.get(&credential.identity) {
-                exposures.push((r, credential, strong));
+    for r in &reach.lists.secret_stores {
+        for exposure in ix.exposures.get(&r.entity).into_iter().flatten() {
+            if !a.runs_as.contains(&exposure.credential.identity) {
+                exposures.push((r, exposure));
             }
         }
     }
@@ -289,17 +325,20 @@ pub(super) fn secret_store_exposure(
         return;
     }
     let total = exposures.len();
-    let shown = listed(exposures, |(r, _, _)| (r.hops, r.entity));
+    let shown = listed(exposures, |(r, _)| (r.hops, r.entity));
     let mut evidence = Vec::new();
     let mut entities = Vec::new();
     let mut paths = Vec::new();
-    for (r, credential, strong) in &shown {
-        let (strong_target, strong_hops) = strong;
+    for (r, exposure) in &shown {
+        let credential = exposure.credential;
         let store = reach.id(r);
         evidence.push(format!(
-            "{store} (reached in {} hop(s)) holds {} of {}, which reaches {strong_target} in \
-             {strong_hops} hop(s)",
-            r.hops, credential.id, credential.identity,
+            "{store} (reached in {} hop(s)) holds {} of {}, which reaches {} in {} hop(s)",
+            r.hops,
+            credential.id,
+            credential.identity,
+            exposure.strong_target,
+            exposure.strong_hops,
         ));
         entities.extend([
             store.to_owned(),
@@ -329,35 +368,23 @@ pub(super) fn environment_isolation(
     a: &Agent,
     reach: &Classified,
 ) {
-    let reached = &reach.resources;
+    let reached = reach.lists.resources;
     let Some(env) = a.environment.as_deref() else {
-        if reached.is_empty() {
+        if reached == 0 {
             out.pass(|b| b.finding(&a.id, Status::Pass, "reaches no resource", vec![]));
         } else {
             out.push(out.builder().finding(
                 &a.id,
                 Status::Unknown,
                 "agent environment unknown",
-                vec![format!(
-                    "environment: null; reaches {} resource(s)",
-                    reached.len()
-                )],
+                vec![format!("environment: null; reaches {reached} resource(s)")],
             ));
         }
         return;
     };
-    // Environments compared by number: the agent's is `None` when no resource is in it.
-    let own = ix.environment_number(env);
-    let mut crossing = Vec::new();
-    let mut unknown: Vec<u32> = Vec::new();
-    for &(r, resource, environment) in reached {
-        match environment {
-            None => unknown.push(r.entity),
-            Some(other) if Some(other) != own => crossing.push((r, resource)),
-            Some(_) => {}
-        }
-    }
+    let crossing = reach.lists.other_environment.clone();
     // The first in id order are named.
+    let mut unknown = reach.lists.no_environment.clone();
     let unknown_total = unknown.len();
     if unknown_total > LISTED_TARGETS {
         unknown.select_nth_unstable(LISTED_TARGETS - 1);
@@ -376,16 +403,18 @@ pub(super) fn environment_isolation(
     });
     if !crossing.is_empty() {
         let total = crossing.len();
-        let shown = listed(crossing, |(r, _)| (r.hops, r.entity));
-        let paths: Vec<Vec<String>> = shown.iter().map(|(r, _)| reach.path(r)).collect();
+        let shown = listed(crossing, |r| (r.hops, r.entity));
+        let paths: Vec<Vec<String>> = shown.iter().map(|r| reach.path(r)).collect();
         let mut evidence: Vec<String> = shown
             .iter()
             .zip(&paths)
-            .map(|((r, resource), path)| {
+            .map(|(r, path)| {
+                let other = ix.resource_at[r.entity as usize]
+                    .and_then(|resource| resource.environment.as_deref())
+                    .unwrap_or_default();
                 format!(
-                    "{env} agent reaches {} ({}) in {} hop(s): {}",
+                    "{env} agent reaches {} ({other}) in {} hop(s): {}",
                     reach.id(r),
-                    resource.environment.as_deref().unwrap_or_default(),
                     r.hops,
                     path.join(" > ")
                 )
@@ -405,7 +434,7 @@ pub(super) fn environment_isolation(
                 format!("{env} agent reaches {total} resource(s) of another environment"),
                 evidence,
             )
-            .with_entities(shown.iter().map(|(r, _)| reach.id(r)))
+            .with_entities(shown.iter().map(|r| reach.id(r)))
             .with_entities(unknown);
         f.paths = paths;
         out.push(f);
@@ -426,7 +455,7 @@ pub(super) fn environment_isolation(
                 &a.id,
                 Status::Pass,
                 format!("reaches only {env} resources"),
-                vec![format!("{} resource(s) reached, all {env}", reached.len())],
+                vec![format!("{reached} resource(s) reached, all {env}")],
             )
         });
     }
