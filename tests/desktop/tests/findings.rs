@@ -11,8 +11,9 @@ mod support;
 
 use support::*;
 
+/// The CLI's report with every finding listed, passes included, as the Findings page lists them.
 fn check(inventory: &Inventory, framework: Option<&str>) -> Value {
-    let mut args = vec!["check", "--json"];
+    let mut args = vec!["check", "--json", "--include-pass"];
     if let Some(framework) = framework {
         args.extend(["--framework", framework]);
     }
