@@ -348,24 +348,7 @@ mod tests {
     use bridle_protocol::console::ColumnFilter;
 
     async fn demo() -> (tempfile::TempDir, Bridle) {
-        let dir = tempfile::tempdir().unwrap();
-        let bridle = Bridle::open(&dir.path().join("t.db"), &dir.path().join("audit.key"))
-            .await
-            .unwrap();
-        let prepared = PreparedImport::from_bytes(
-            "demo".into(),
-            crate::DEMO_ESTATE,
-            bridle_core::estate::Syntax::Json,
-        );
-        let actor = Actor {
-            user: "test".into(),
-            host: "test".into(),
-        };
-        bridle
-            .import(prepared, crate::DEMO_SOURCE, crate::now(), &actor)
-            .await
-            .unwrap();
-        (dir, bridle)
+        crate::test_support::with_demo().await
     }
 
     fn query(kind: InventoryKind) -> InventoryQuery {

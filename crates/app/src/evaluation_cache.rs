@@ -160,28 +160,19 @@ mod tests {
     use std::sync::Arc;
 
     use bridle_core::estate::Syntax;
-    use bridle_store::Actor;
 
-    use crate::{Bridle, PreparedImport};
+    use crate::PreparedImport;
+    use crate::test_support::{actor, empty, import_demo};
+
+    const ONLY_ONE_AGENT: &str = r#"{"bridle":"estate/v1","agents":[{"id":"agent:only","name":"Only","autonomy":"supervised","runs_as":[]}]}"#;
 
     #[tokio::test]
     async fn an_import_replaces_the_cached_estate_and_graph() {
-        let dir = tempfile::tempdir().unwrap();
-        let bridle = Bridle::open(&dir.path().join("t.db"), &dir.path().join("audit.key"))
-            .await
-            .unwrap();
+        let (_dir, bridle) = empty().await;
         let empty = bridle.current_estate().await.unwrap();
         assert!(empty.agents.is_empty());
-        let actor = Actor {
-            user: "test".into(),
-            host: "test".into(),
-        };
-        let demo = PreparedImport::from_bytes("demo".into(), crate::DEMO_ESTATE, Syntax::Json);
         let at = crate::now();
-        bridle
-            .import(demo, crate::DEMO_SOURCE, at, &actor)
-            .await
-            .unwrap();
+        import_demo(&bridle, at).await;
         let first = bridle.current_estate().await.unwrap();
         assert!(!first.agents.is_empty(), "the import is seen");
         assert!(Arc::ptr_eq(&first, &bridle.current_estate().await.unwrap()));
@@ -190,16 +181,22 @@ mod tests {
             &graph,
             &bridle.current_graph(at).await.unwrap()
         ));
+        // A second later nothing has expired: the same graph. Past the demo's expiries: another.
+        let soon = at + chrono::Duration::seconds(1);
+        assert!(Arc::ptr_eq(
+            &graph,
+            &bridle.current_graph(soon).await.unwrap()
+        ));
         let later = at + chrono::Duration::days(400);
         assert!(!Arc::ptr_eq(
             &graph,
             &bridle.current_graph(later).await.unwrap()
         ));
 
-        let smaller = r#"{"bridle":"estate/v1","agents":[{"id":"agent:only","name":"Only","autonomy":"supervised","runs_as":[]}]}"#;
-        let prepared = PreparedImport::from_bytes("s".into(), smaller.as_bytes(), Syntax::Json);
+        let prepared =
+            PreparedImport::from_bytes("s".into(), ONLY_ONE_AGENT.as_bytes(), Syntax::Json);
         bridle
-            .import(prepared, crate::DEMO_SOURCE, at, &actor)
+            .import(prepared, crate::DEMO_SOURCE, at, &actor())
             .await
             .unwrap();
         let second = bridle.current_estate().await.unwrap();
@@ -213,27 +210,16 @@ mod tests {
     /// checks at the same time shows in the second.
     #[tokio::test]
     async fn checks_are_evaluated_again_after_any_write() {
-        let dir = tempfile::tempdir().unwrap();
-        let bridle = Bridle::open(&dir.path().join("t.db"), &dir.path().join("audit.key"))
-            .await
-            .unwrap();
-        let actor = Actor {
-            user: "test".into(),
-            host: "test".into(),
-        };
-        let demo = PreparedImport::from_bytes("demo".into(), crate::DEMO_ESTATE, Syntax::Json);
+        let (_dir, bridle) = empty().await;
         let at = crate::now();
-        bridle
-            .import(demo, crate::DEMO_SOURCE, at, &actor)
-            .await
-            .unwrap();
+        import_demo(&bridle, at).await;
         let passes = bridle_core::compliance::Passes::Count;
         let first = bridle.check(at, None, None, passes).await.unwrap();
         assert_eq!(first, bridle.check(at, None, None, passes).await.unwrap());
-        let smaller = r#"{"bridle":"estate/v1","agents":[{"id":"agent:only","name":"Only","autonomy":"supervised","runs_as":[]}]}"#;
-        let prepared = PreparedImport::from_bytes("s".into(), smaller.as_bytes(), Syntax::Json);
+        let prepared =
+            PreparedImport::from_bytes("s".into(), ONLY_ONE_AGENT.as_bytes(), Syntax::Json);
         bridle
-            .import(prepared, crate::DEMO_SOURCE, at, &actor)
+            .import(prepared, crate::DEMO_SOURCE, at, &actor())
             .await
             .unwrap();
         let second = bridle.check(at, None, None, passes).await.unwrap();

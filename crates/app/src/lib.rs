@@ -28,6 +28,8 @@ mod paths;
 mod risk;
 #[cfg(test)]
 mod rulebook_tests;
+#[cfg(test)]
+mod test_support;
 
 #[cfg(test)]
 mod evaluation_minute_tests {

@@ -5,15 +5,12 @@
 use std::cmp::Ordering;
 
 use bridle_core::EntityKind;
-use bridle_core::estate::Syntax;
-use bridle_core::synthetic::{self, Scale};
 use bridle_core::time::parse_utc;
 use bridle_protocol::console::ColumnFilter;
 use bridle_protocol::{ListPage, ListQuery};
-use bridle_store::Actor;
 use serde_json::Value;
 
-use crate::{Bridle, PreparedImport};
+use crate::test_support::{import_generated, with_demo};
 
 /// The scalar columns of each kind (lists sort by their JSON text, which the reference does not
 /// model), and which of them are human text or times.
@@ -171,27 +168,8 @@ impl Cases {
 
 #[tokio::test]
 async fn every_page_equals_the_same_slice_of_the_full_listing() {
-    let dir = tempfile::tempdir().unwrap();
-    let bridle = Bridle::open(&dir.path().join("t.db"), &dir.path().join("audit.key"))
-        .await
-        .unwrap();
-    let actor = Actor {
-        user: "test".into(),
-        host: "test".into(),
-    };
-    let demo = PreparedImport::from_bytes("demo".into(), crate::DEMO_ESTATE, Syntax::Json);
-    bridle
-        .import(demo, crate::DEMO_SOURCE, crate::now(), &actor)
-        .await
-        .unwrap();
-    let mut generated = Vec::new();
-    bridle_core::estate::write_canonical(&synthetic::generate(Scale::Small, 3), &mut generated)
-        .unwrap();
-    let generated = PreparedImport::from_bytes("gen".into(), &generated, Syntax::Json);
-    bridle
-        .import(generated, "gen", crate::now(), &actor)
-        .await
-        .unwrap();
+    let (_dir, bridle) = with_demo().await;
+    import_generated(&bridle, 3).await;
 
     let seed = std::env::var("BRIDLE_TEST_SEED")
         .ok()
@@ -271,19 +249,7 @@ async fn every_page_equals_the_same_slice_of_the_full_listing() {
 
 #[tokio::test]
 async fn entity_pages_by_point_queries_name_what_the_full_scan_named() {
-    let dir = tempfile::tempdir().unwrap();
-    let bridle = Bridle::open(&dir.path().join("t.db"), &dir.path().join("audit.key"))
-        .await
-        .unwrap();
-    let actor = Actor {
-        user: "test".into(),
-        host: "test".into(),
-    };
-    let demo = PreparedImport::from_bytes("demo".into(), crate::DEMO_ESTATE, Syntax::Json);
-    bridle
-        .import(demo, crate::DEMO_SOURCE, crate::now(), &actor)
-        .await
-        .unwrap();
+    let (_dir, bridle) = with_demo().await;
     let estate = bridle.estate(None).await.unwrap();
     let mut ids: Vec<String> = Vec::new();
     ids.extend(estate.agents.iter().map(|e| e.id.clone()));
@@ -360,27 +326,8 @@ async fn entity_pages_by_point_queries_name_what_the_full_scan_named() {
 /// including at the boundaries (a grant's expiry, a credential's rotation limit exactly).
 #[tokio::test]
 async fn overview_figures_counted_in_sql_equal_the_rules_on_the_loaded_estate() {
-    let dir = tempfile::tempdir().unwrap();
-    let bridle = Bridle::open(&dir.path().join("t.db"), &dir.path().join("audit.key"))
-        .await
-        .unwrap();
-    let actor = Actor {
-        user: "test".into(),
-        host: "test".into(),
-    };
-    let demo = PreparedImport::from_bytes("demo".into(), crate::DEMO_ESTATE, Syntax::Json);
-    bridle
-        .import(demo, crate::DEMO_SOURCE, crate::now(), &actor)
-        .await
-        .unwrap();
-    let mut generated = Vec::new();
-    bridle_core::estate::write_canonical(&synthetic::generate(Scale::Small, 5), &mut generated)
-        .unwrap();
-    let generated = PreparedImport::from_bytes("gen".into(), &generated, Syntax::Json);
-    bridle
-        .import(generated, "gen", crate::now(), &actor)
-        .await
-        .unwrap();
+    let (_dir, bridle) = with_demo().await;
+    import_generated(&bridle, 5).await;
     let estate = bridle.estate(None).await.unwrap();
     let limit = chrono::Duration::days(i64::from(bridle.settings.rotation_limit_days));
     let mut times = vec![parse_utc("2026-06-01T00:00:00Z").unwrap(), crate::now()];
@@ -421,27 +368,8 @@ async fn overview_figures_counted_in_sql_equal_the_rules_on_the_loaded_estate() 
 /// agent of the demo and of a generated estate.
 #[tokio::test]
 async fn streamed_reach_json_equals_the_materialised_report() {
-    let dir = tempfile::tempdir().unwrap();
-    let bridle = Bridle::open(&dir.path().join("t.db"), &dir.path().join("audit.key"))
-        .await
-        .unwrap();
-    let actor = Actor {
-        user: "test".into(),
-        host: "test".into(),
-    };
-    let demo = PreparedImport::from_bytes("demo".into(), crate::DEMO_ESTATE, Syntax::Json);
-    bridle
-        .import(demo, crate::DEMO_SOURCE, crate::now(), &actor)
-        .await
-        .unwrap();
-    let mut generated = Vec::new();
-    bridle_core::estate::write_canonical(&synthetic::generate(Scale::Small, 9), &mut generated)
-        .unwrap();
-    let generated = PreparedImport::from_bytes("gen".into(), &generated, Syntax::Json);
-    bridle
-        .import(generated, "gen", crate::now(), &actor)
-        .await
-        .unwrap();
+    let (_dir, bridle) = with_demo().await;
+    import_generated(&bridle, 9).await;
     let at = parse_utc("2026-06-01T00:00:00Z").unwrap();
     let estate = bridle.estate(None).await.unwrap();
     let mut compared = 0;
