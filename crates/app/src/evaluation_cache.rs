@@ -32,8 +32,37 @@ type Version = Option<i64>;
 /// How many current rows hold each value of one column of one kind, as shown.
 pub(crate) type ValueCounts = Vec<(String, u64)>;
 
-/// The value counts asked for since the inventory reached `Version`, by (kind, column).
-type CountsByColumn = (Version, HashMap<(EntityKind, String), ValueCounts>);
+/// Values worked out at one inventory version, by key; storing one for a newer version drops
+/// the rest.
+struct PerVersion<K, V> {
+    version: Version,
+    values: HashMap<K, V>,
+}
+
+impl<K, V> Default for PerVersion<K, V> {
+    fn default() -> Self {
+        PerVersion {
+            version: None,
+            values: HashMap::new(),
+        }
+    }
+}
+
+impl<K: Eq + std::hash::Hash, V: Clone> PerVersion<K, V> {
+    fn get(&self, version: Version, key: &K) -> Option<V> {
+        (self.version == version)
+            .then(|| self.values.get(key).cloned())
+            .flatten()
+    }
+
+    fn insert(&mut self, version: Version, key: K, value: V) {
+        if self.version != version {
+            self.version = version;
+            self.values.clear();
+        }
+        self.values.insert(key, value);
+    }
+}
 
 #[derive(Default)]
 pub(crate) struct EvaluationCache {
@@ -41,9 +70,9 @@ pub(crate) struct EvaluationCache {
     graph: Mutex<Option<(Version, Arc<PrivilegeGraph>)>>,
     /// The console's facets: (kind, column) → counts, for one version. Counting a column of a
     /// million grants is a scan; the counts change only with the inventory.
-    value_counts: Mutex<CountsByColumn>,
+    value_counts: Mutex<PerVersion<(EntityKind, String), ValueCounts>>,
     /// (total, matched) of the listings asked for, by (kind, filters, search), for one version.
-    list_counts: Mutex<CountsByListing>,
+    list_counts: Mutex<PerVersion<ListingKey, (u64, u64)>>,
     /// The last evaluation of the checks, by (newest audit entry, time, passes listed or not).
     pub(crate) checked: Mutex<Option<(CheckedKey, Arc<Checked>)>>,
 }
@@ -52,8 +81,6 @@ pub(crate) type CheckedKey = (i64, Timestamp, Passes);
 
 /// The filters (column, value) and search text of one listing of one kind.
 pub(crate) type ListingKey = (EntityKind, Vec<(String, String)>, String);
-
-type CountsByListing = (Version, HashMap<ListingKey, (u64, u64)>);
 
 impl std::fmt::Debug for EvaluationCache {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -92,10 +119,7 @@ impl Bridle {
         key: &ListingKey,
     ) -> Result<(Version, Option<(u64, u64)>), ApiError> {
         let version = self.inventory_version().await?;
-        let cached = self.cache.list_counts.lock().await;
-        let known = (cached.0 == version)
-            .then(|| cached.1.get(key).copied())
-            .flatten();
+        let known = self.cache.list_counts.lock().await.get(version, key);
         Ok((version, known))
     }
 
@@ -105,11 +129,11 @@ impl Bridle {
         key: ListingKey,
         counts: (u64, u64),
     ) {
-        let mut cached = self.cache.list_counts.lock().await;
-        if cached.0 != version {
-            *cached = (version, HashMap::new());
-        }
-        cached.1.insert(key, counts);
+        self.cache
+            .list_counts
+            .lock()
+            .await
+            .insert(version, key, counts);
     }
 
     /// [`Bridle::value_counts`] kept per inventory version.
@@ -120,15 +144,12 @@ impl Bridle {
     ) -> Result<ValueCounts, ApiError> {
         let version = self.inventory_version().await?;
         let mut cached = self.cache.value_counts.lock().await;
-        if cached.0 != version {
-            *cached = (version, HashMap::new());
-        }
         let key = (kind, column.to_owned());
-        if let Some(counts) = cached.1.get(&key) {
-            return Ok(counts.clone());
+        if let Some(counts) = cached.get(version, &key) {
+            return Ok(counts);
         }
         let counts = self.value_counts(kind, column).await?;
-        cached.1.insert(key, counts.clone());
+        cached.insert(version, key, counts.clone());
         Ok(counts)
     }
 
